@@ -1,0 +1,138 @@
+// Datapath: the switch's forwarding core. Pure: no syscalls, no clock, no libevent, no logging.
+//
+// The edge hands it each received frame with the time (Receive), and it decides: count, parse,
+// learn the source into the MAC table, snoop ARP into the ARP table, answer ARP requests it can,
+// and emit frames through a FrameSink: known unicast out of one port, everything else flooded to
+// every other port of the VLAN, never back out of the ingress port. Malformed frames are dropped
+// and counted. Run(now) ages the tables. Events (learned, moved, aged ...) go to an optional
+// DatapathEvents observer; the datapath itself never logs.
+//
+// Ports are registered by the edge (AddPort) and named, so that control code can refer to them.
+// Every port is an access port in VLAN 1 unless configured otherwise.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "switchd/core/arp_table.h"
+#include "switchd/core/frame.h"
+#include "switchd/core/mac_table.h"
+#include "switchd/core/status.h"
+#include "switchd/core/types.h"
+
+namespace switchd {
+
+// Where the datapath sends frames. Implemented by the I/O layer (TAP writes) and by tests.
+class FrameSink {
+ public:
+  virtual ~FrameSink() = default;
+  // Sends `frame` out of `port`. Returns false when the frame was dropped (the datapath counts it
+  // in the port's tx_dropped); true when it was handed to the port.
+  virtual bool Send(PortId port, std::span<const std::byte> frame) = 0;
+};
+
+// Observer for table changes, e.g. logging and event streams. Called synchronously; must not call
+// back into the datapath. Default implementations do nothing.
+class DatapathEvents {
+ public:
+  virtual ~DatapathEvents() = default;
+  virtual void OnMacLearned(const MacEntry& /*entry*/) {}
+  virtual void OnMacMoved(const MacEntry& /*entry*/, PortId /*from*/) {}
+  virtual void OnMacExpired(const MacEntry& /*entry*/) {}
+  virtual void OnMacEvicted(const MacEntry& /*entry*/) {}
+  virtual void OnArpLearned(const ArpBinding& /*binding*/) {}
+  virtual void OnArpChanged(const ArpBinding& /*binding*/, MacAddress /*old_mac*/) {}
+  virtual void OnArpExpired(const ArpBinding& /*binding*/) {}
+};
+
+struct PortCounters {
+  uint64_t rx_packets = 0;
+  uint64_t rx_bytes = 0;
+  uint64_t tx_packets = 0;
+  uint64_t tx_bytes = 0;
+  uint64_t rx_dropped = 0;  // received and dropped: malformed, wrong VLAN, filtered
+  uint64_t tx_dropped = 0;  // the sink could not send (slow or gone reader)
+  uint64_t drops() const { return rx_dropped + tx_dropped; }
+};
+
+struct DatapathStats {
+  uint64_t malformed = 0;           // runts, truncated headers, bad ARP, invalid source MAC
+  uint64_t vlan_dropped = 0;        // frames not admitted by the ingress port's VLAN setting
+  uint64_t local_dropped = 0;       // unicast to a MAC learned on the ingress port
+  uint64_t unicast_forwarded = 0;   // known unicast sent out of one port
+  uint64_t flooded = 0;             // frames flooded (broadcast, multicast, unknown unicast)
+  uint64_t unknown_unicast = 0;     // of those, unknown unicast
+  uint64_t arp_answered = 0;        // ARP requests answered by the switch
+  uint64_t arp_flooded = 0;         // ARP requests flooded because no usable binding was known
+};
+
+struct DatapathConfig {
+  size_t max_macs = MacTable::kDefaultCapacity;
+  size_t max_arp = ArpTable::kDefaultCapacity;
+  Duration aging_time = MacTable::kDefaultAgingTime;
+};
+
+struct PortInfo {
+  PortId id = kNoPort;
+  std::string name;
+  VlanId access_vlan = kDefaultVlan;
+  PortCounters counters;
+};
+
+class Datapath {
+ public:
+  // `sink` and `events` (optional) must outlive the datapath.
+  Datapath(FrameSink& sink, const DatapathConfig& config, DatapathEvents* events = nullptr);
+
+  Datapath(const Datapath&) = delete;
+  Datapath& operator=(const Datapath&) = delete;
+
+  // Registers a port named `name` (unique, non-empty). Returns its id (the smallest free one), or
+  // kAlreadyExists / kInvalidArgument.
+  Result<PortId> AddPort(std::string_view name);
+  // Unregisters `port` and forgets its MAC entries (static too) and its dynamic ARP bindings.
+  // No effect for an unknown id.
+  void RemovePort(PortId port);
+  std::optional<PortId> FindPort(std::string_view name) const;
+  bool HasPort(PortId port) const;
+  // Precondition: HasPort(port).
+  const std::string& port_name(PortId port) const;
+  // Precondition: HasPort(port). The edge adds its own drops here too.
+  PortCounters& counters(PortId port);
+  // Every port, ordered by id.
+  std::vector<PortInfo> Ports() const;
+
+  // Handles one frame received on `ingress` at `now`. Never fails: what cannot be forwarded is
+  // dropped and counted. Hot path: no allocation; O(1) in the number of MACs; flooding is the only
+  // O(ports) step. Frames for an unknown `ingress` are ignored.
+  void Receive(PortId ingress, std::span<const std::byte> frame, Time now);
+
+  // Ages the MAC and ARP tables. Call about once a second.
+  void Run(Time now);
+
+  void set_aging_time(Duration aging);
+  Duration aging_time() const { return mac_table_.aging_time(); }
+
+  MacTable& mac_table() { return mac_table_; }
+  const MacTable& mac_table() const { return mac_table_; }
+  ArpTable& arp_table() { return arp_table_; }
+  const ArpTable& arp_table() const { return arp_table_; }
+  const DatapathStats& stats() const { return stats_; }
+
+ private:
+  // Implementation-defined (see datapath.cc): port slots, the active-port list used for flooding,
+  // and a scratch buffer for ARP replies.
+  FrameSink& sink_;
+  DatapathEvents* events_;
+  MacTable mac_table_;
+  ArpTable arp_table_;
+  DatapathStats stats_;
+};
+
+}  // namespace switchd
