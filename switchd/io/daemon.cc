@@ -1,0 +1,373 @@
+#include "switchd/io/daemon.h"
+
+#include <event2/event.h>
+#include <net/if.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "switchd/control/json_rpc.h"
+
+namespace switchd {
+namespace {
+
+DatapathConfig MakeDatapathConfig(const Config& config) {
+  DatapathConfig datapath;
+  if (config.max_macs) {
+    datapath.max_macs = *config.max_macs;
+    datapath.max_arp = *config.max_macs;
+  }
+  if (config.aging_seconds) datapath.aging_time = std::chrono::seconds(*config.aging_seconds);
+  return datapath;
+}
+
+std::string DescribeMac(const MacEntry& entry) {
+  return entry.mac.ToString() + " vlan " + std::to_string(entry.vlan);
+}
+
+}  // namespace
+
+Daemon::Daemon(EventBasePtr base, const DatapathConfig& datapath_config)
+    : base_(std::move(base)),
+      datapath_(*this, datapath_config, this),
+      methods_(datapath_, *this),
+      frame_buffer_(kFrameBufferSize) {}
+
+Daemon::~Daemon() {
+  // The control socket goes first (destroyed last-declared), then the events, then the ports:
+  // closing a TAP this process created deletes it.
+  control_.reset();
+  for (auto& port : ports_) {
+    if (port) datapath_.RemovePort(port->id);
+  }
+  ports_.clear();
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::string& socket) {
+  EventBasePtr base(event_base_new());
+  if (!base) return Status::System("cannot create the event loop");
+  auto daemon = std::make_unique<Daemon>(std::move(base), MakeDatapathConfig(config));
+  if (Status status = daemon->Init(config, socket); !status.ok()) return status;
+  return daemon;
+}
+
+Status Daemon::Init(const Config& config, const std::string& socket) {
+  Result<NetlinkClient> netlink = NetlinkClient::Connect();
+  if (!netlink.ok()) return netlink.status();
+  netlink_.emplace(std::move(*netlink));
+  Result<LinkMonitor> monitor = LinkMonitor::Open();
+  if (!monitor.ok()) return monitor.status();
+  link_monitor_.emplace(std::move(*monitor));
+  link_event_.reset(
+      event_new(base_.get(), link_monitor_->fd(), EV_READ | EV_PERSIST, OnLinkReadable, this));
+  event_add(link_event_.get(), nullptr);
+
+  timer_.reset(event_new(base_.get(), -1, EV_PERSIST, OnTimer, this));
+  timeval one_second{1, 0};
+  event_add(timer_.get(), &one_second);
+  sigterm_.reset(evsignal_new(base_.get(), SIGTERM, OnSignal, this));
+  sigint_.reset(evsignal_new(base_.get(), SIGINT, OnSignal, this));
+  event_add(sigterm_.get(), nullptr);
+  event_add(sigint_.get(), nullptr);
+  removal_event_.reset(event_new(base_.get(), -1, 0, OnDeferredRemoval, this));
+
+  // The socket first: a second switchd must fail before it touches any TAP.
+  control_ = std::make_unique<ControlServer>(
+      base_.get(), [this](std::string_view line) { return HandleControlLine(line); });
+  if (Status status = control_->Listen(socket); !status.ok()) return status;
+  Logf(LogLevel::kInfo, "listening on %s", socket.c_str());
+
+  // Ports and static entries go through the control methods, so that the configuration and the
+  // control socket share one validation path and one set of error messages.
+  Time now = Clock::now();
+  for (const PortRequest& port : config.ports) {
+    nlohmann::json params = {{"name", port.name}, {"kind", port.kind}};
+    Result<nlohmann::json> result = methods_.Call("add-port", params, now);
+    if (!result.ok()) return result.status();
+  }
+  for (const nlohmann::json& mac : config.macs) {
+    Result<nlohmann::json> result = methods_.Call("add-mac", mac, now);
+    if (!result.ok()) return Status::InvalidArgument("config: macs: " + result.status().message());
+  }
+  for (const nlohmann::json& arp : config.arp) {
+    Result<nlohmann::json> result = methods_.Call("add-arp", arp, now);
+    if (!result.ok()) return Status::InvalidArgument("config: arp: " + result.status().message());
+  }
+  return Status::Ok();
+}
+
+int Daemon::Run() {
+  if (event_base_dispatch(base_.get()) < 0) {
+    Logf(LogLevel::kError, "event loop failed");
+    return 1;
+  }
+  Logf(LogLevel::kInfo, "shutting down");
+  return 0;
+}
+
+std::optional<std::string> Daemon::HandleControlLine(std::string_view line) {
+  Dispatcher dispatcher{
+      [this](std::string_view method) { return methods_.HasMethod(method); },
+      [this](std::string_view method, const nlohmann::json& params) {
+        return methods_.Call(method, params, Clock::now());
+      }};
+  return HandleRequestLine(line, dispatcher);
+}
+
+// --- Ports -----------------------------------------------------------------------------------
+
+Result<PortId> Daemon::AddPort(std::string_view name, std::string_view kind) {
+  if (kind != "tap") {
+    return Status::InvalidArgument("invalid port kind '" + std::string(kind) +
+                                   "' (expected tap)");
+  }
+  if (datapath_.FindPort(name)) {
+    return Status::AlreadyExists("port '" + std::string(name) + "' already exists");
+  }
+  Result<Tap> tap = Tap::Open(name);
+  if (!tap.ok()) return tap.status();
+  Result<PortId> id = datapath_.AddPort(name);
+  if (!id.ok()) return id.status();
+
+  auto port = std::make_unique<Port>(Port{this, *id, next_serial_++, std::string(name),
+                                          std::string(kind), std::move(*tap), nullptr,
+                                          std::nullopt, std::nullopt, false});
+  if (unsigned index = if_nametoindex(port->name.c_str()); index != 0) {
+    port->ifindex = static_cast<int>(index);
+    port->mac = port->tap.HardwareAddress();
+    if (Status up = netlink_->SetLinkUp(port->ifindex.value()); up.ok()) {
+      port->up = true;
+    } else {
+      Logf(LogLevel::kWarn, "port '%s': %s", port->name.c_str(), up.message().c_str());
+    }
+  }
+  port->read_event.reset(event_new(base_.get(), port->tap.fd(), EV_READ | EV_PERSIST,
+                                   OnPortReadable, port.get()));
+  event_add(port->read_event.get(), nullptr);
+  size_t slot = ToIndex(*id);
+  if (ports_.size() <= slot) ports_.resize(slot + 1);
+  Logf(LogLevel::kInfo, "port '%s' added (%s, %s TAP, ifindex %d)", port->name.c_str(),
+       port->kind.c_str(), port->tap.created() ? "new" : "existing",
+       port->ifindex.value_or(0));
+  ports_[slot] = std::move(port);
+  return *id;
+}
+
+Status Daemon::DelPort(PortId id) {
+  if (!FindPort(id)) return Status::NotFound("unknown port");
+  RemovePort(id, "removed");
+  return Status::Ok();
+}
+
+PortDetails Daemon::Describe(PortId id) const {
+  PortDetails details;
+  Port* port = FindPort(id);
+  if (!port) return details;
+  details.kind = port->kind;
+  details.ifname = port->tap.CurrentName().value_or(port->name);
+  details.ifindex = port->ifindex;
+  details.mac = port->mac;
+  details.up = port->up;
+  return details;
+}
+
+Daemon::Port* Daemon::FindPort(PortId id) const {
+  size_t slot = ToIndex(id);
+  return slot < ports_.size() ? ports_[slot].get() : nullptr;
+}
+
+std::string Daemon::PortName(PortId id) const {
+  Port* port = FindPort(id);
+  return port ? port->name : "?";
+}
+
+void Daemon::RemovePort(PortId id, const char* reason) {
+  Port* port = FindPort(id);
+  if (!port) return;
+  Logf(LogLevel::kInfo, "port '%s' %s", port->name.c_str(), reason);
+  datapath_.RemovePort(id);
+  ports_[ToIndex(id)].reset();
+}
+
+void Daemon::ScheduleRemoval(const Port& port) {
+  // Never free a port from inside its own callback or in the middle of a flood: defer to the loop.
+  pending_removals_.emplace_back(port.id, port.serial);
+  event_active(removal_event_.get(), EV_TIMEOUT, 0);
+}
+
+void Daemon::OnDeferredRemoval(int, short, void* arg) {
+  auto* self = static_cast<Daemon*>(arg);
+  std::vector<std::pair<PortId, uint64_t>> pending;
+  pending.swap(self->pending_removals_);
+  for (auto [id, serial] : pending) {
+    Port* port = self->FindPort(id);
+    if (port && port->serial == serial && !port->tap.IsAttached()) {
+      self->RemovePort(id, "removed: its TAP was deleted");
+    }
+  }
+}
+
+void Daemon::CheckPorts() {
+  for (auto& port : ports_) {
+    if (port && !port->tap.IsAttached()) ScheduleRemoval(*port);
+  }
+}
+
+// --- Frames ----------------------------------------------------------------------------------
+
+void Daemon::OnPortReadable(int fd, short, void* arg) {
+  auto* port = static_cast<Port*>(arg);
+  Daemon* self = port->daemon;
+  Time now = Clock::now();
+  std::span<std::byte> buffer(self->frame_buffer_);
+  for (int i = 0; i < kReadBatch; ++i) {
+    ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n > 0) {
+      port->up = true;
+      // May emit frames to any port, never removes one (removals are deferred).
+      self->datapath_.Receive(port->id, buffer.first(static_cast<size_t>(n)), now);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    // EBADFD: the TAP was deleted. Anything else: check the TAP; a detached one is removed, and
+    // its read event is freed with it, so this callback does not spin.
+    if (!port->tap.IsAttached()) {
+      event_del(port->read_event.get());
+      self->ScheduleRemoval(*port);
+    }
+    return;
+  }
+}
+
+bool Daemon::Send(PortId id, std::span<const std::byte> frame) {
+  Port* port = FindPort(id);
+  if (!port) return false;
+  ssize_t n = ::write(port->tap.fd(), frame.data(), frame.size());
+  if (n == static_cast<ssize_t>(frame.size())) return true;
+  if (n < 0) {
+    if (errno == EIO) {
+      port->up = false;  // the TAP's link is down: counted as a drop, not an error
+    } else if (errno == EBADFD) {
+      ScheduleRemoval(*port);
+    }
+  }
+  return false;
+}
+
+// --- Timers, signals, link events ------------------------------------------------------------
+
+void Daemon::OnTimer(int, short, void* arg) {
+  auto* self = static_cast<Daemon*>(arg);
+  self->datapath_.Run(Clock::now());
+  // A TAP deleted together with a namespace it was moved to sends no event we can see here.
+  self->CheckPorts();
+}
+
+void Daemon::OnSignal(int signal, short, void* arg) {
+  auto* self = static_cast<Daemon*>(arg);
+  Logf(LogLevel::kInfo, "received %s", strsignal(signal));
+  event_base_loopexit(self->base_.get(), nullptr);
+}
+
+void Daemon::OnLinkReadable(int, short, void* arg) {
+  auto* self = static_cast<Daemon*>(arg);
+  bool complete =
+      self->link_monitor_->Drain([self](const LinkEvent& event) { self->OnLinkEvent(event); });
+  if (!complete) {
+    Logf(LogLevel::kWarn, "link notifications were lost; re-checking every port");
+    self->CheckPorts();
+  }
+}
+
+void Daemon::OnLinkEvent(const LinkEvent& event) {
+  for (auto& slot : ports_) {
+    Port* port = slot.get();
+    if (!port) continue;
+    if (port->ifindex == event.ifindex) {
+      if (event.kind == LinkEvent::Kind::kNew) {
+        port->up = (event.flags & IFF_UP) != 0;
+        if (event.mac) port->mac = event.mac;
+        return;
+      }
+      // RTM_DELLINK: deleted, or moved into another namespace. Only the descriptor can tell.
+      if (port->tap.IsAttached()) {
+        port->ifindex.reset();
+        Logf(LogLevel::kInfo, "port '%s': TAP moved to another network namespace; still switching",
+             port->name.c_str());
+      } else {
+        ScheduleRemoval(*port);
+      }
+      return;
+    }
+    // A TAP that comes back into our namespace gets its ifindex back.
+    if (!port->ifindex && event.kind == LinkEvent::Kind::kNew &&
+        port->tap.CurrentName() == event.name &&
+        if_nametoindex(event.name.c_str()) == static_cast<unsigned>(event.ifindex)) {
+      port->ifindex = event.ifindex;
+      port->up = (event.flags & IFF_UP) != 0;
+      if (event.mac) port->mac = event.mac;
+      Logf(LogLevel::kInfo, "port '%s': TAP is back in switchd's namespace as '%s'",
+           port->name.c_str(), event.name.c_str());
+      return;
+    }
+  }
+}
+
+// --- Table events ----------------------------------------------------------------------------
+
+void Daemon::OnMacLearned(const MacEntry& entry) {
+  uint64_t suppressed = 0;
+  if (LogEnabled(LogLevel::kDebug) && debug_log_limit_.Allow(entry.last_seen, &suppressed)) {
+    Logf(LogLevel::kDebug, "MAC %s learned on port '%s'", DescribeMac(entry).c_str(),
+         PortName(entry.port).c_str());
+  }
+}
+
+void Daemon::OnMacMoved(const MacEntry& entry, PortId from) {
+  uint64_t suppressed = 0;
+  if (move_log_limit_.Allow(entry.last_seen, &suppressed)) {
+    Logf(LogLevel::kInfo, "MAC %s moved from port '%s' to port '%s'%s",
+         DescribeMac(entry).c_str(), PortName(from).c_str(), PortName(entry.port).c_str(),
+         suppressed ? (" (" + std::to_string(suppressed) + " more moves not logged)").c_str()
+                    : "");
+  }
+}
+
+void Daemon::OnMacExpired(const MacEntry& entry) {
+  uint64_t suppressed = 0;
+  if (LogEnabled(LogLevel::kDebug) && debug_log_limit_.Allow(entry.last_seen, &suppressed)) {
+    Logf(LogLevel::kDebug, "MAC %s on port '%s' aged out", DescribeMac(entry).c_str(),
+         PortName(entry.port).c_str());
+  }
+}
+
+void Daemon::OnMacEvicted(const MacEntry& entry) {
+  uint64_t suppressed = 0;
+  if (LogEnabled(LogLevel::kDebug) && debug_log_limit_.Allow(entry.last_seen, &suppressed)) {
+    Logf(LogLevel::kDebug, "MAC %s on port '%s' evicted: table full", DescribeMac(entry).c_str(),
+         PortName(entry.port).c_str());
+  }
+}
+
+void Daemon::OnArpLearned(const ArpBinding& binding) {
+  uint64_t suppressed = 0;
+  if (LogEnabled(LogLevel::kDebug) && debug_log_limit_.Allow(binding.last_seen, &suppressed)) {
+    Logf(LogLevel::kDebug, "ARP %s is at %s (vlan %u, port '%s')",
+         binding.ip.ToString().c_str(), binding.mac.ToString().c_str(), binding.vlan,
+         PortName(binding.port).c_str());
+  }
+}
+
+void Daemon::OnArpChanged(const ArpBinding& binding, MacAddress old_mac) {
+  uint64_t suppressed = 0;
+  if (move_log_limit_.Allow(binding.last_seen, &suppressed)) {
+    Logf(LogLevel::kInfo, "ARP %s moved from %s to %s (vlan %u, port '%s')",
+         binding.ip.ToString().c_str(), old_mac.ToString().c_str(),
+         binding.mac.ToString().c_str(), binding.vlan, PortName(binding.port).c_str());
+  }
+}
+
+}  // namespace switchd

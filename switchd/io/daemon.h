@@ -1,0 +1,114 @@
+// Daemon: the switch process. Owns the event loop and everything on it: the datapath, the ports
+// (TAPs and their read events), the netlink link monitor, the aging timer, signal events and the
+// control socket.
+//
+// It is the edge around the pure core: it reads frames from TAPs into the Datapath (a bounded
+// batch per port per wake-up, one clock read per batch), writes the frames the Datapath emits
+// (FrameSink), turns table events into rate-limited log lines (DatapathEvents), and opens and
+// closes ports for the control methods (PortBackend).
+//
+// Ports whose TAP is deleted (by the user, or with its namespace) are removed; ports whose TAP is
+// moved into another namespace keep forwarding: the descriptor, not the name, is the port.
+// Destruction is the clean shutdown: control socket closed and unlinked, then ports closed (the
+// TAPs this process created disappear with their descriptors).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "switchd/control/config.h"
+#include "switchd/control/methods.h"
+#include "switchd/core/datapath.h"
+#include "switchd/io/control_server.h"
+#include "switchd/io/event_loop.h"
+#include "switchd/io/log.h"
+#include "switchd/io/netlink.h"
+#include "switchd/io/tap.h"
+
+namespace switchd {
+
+class Daemon final : public PortBackend, public FrameSink, public DatapathEvents {
+ public:
+  static constexpr int kReadBatch = 64;            // frames per port per wake-up
+  static constexpr size_t kFrameBufferSize = 65536 + 64;
+
+  // Opens the control socket and the configured ports and applies the static entries. Fails with
+  // a one-line message if any of it cannot be done (nothing is left behind).
+  static Result<std::unique_ptr<Daemon>> Start(const Config& config, const std::string& socket);
+  // Use Start(); public only so that std::make_unique can reach it.
+  Daemon(EventBasePtr base, const DatapathConfig& datapath_config);
+  ~Daemon() override;
+
+  // Runs the event loop until SIGTERM or SIGINT. Returns the process exit status.
+  int Run();
+
+  // PortBackend
+  Result<PortId> AddPort(std::string_view name, std::string_view kind) override;
+  Status DelPort(PortId port) override;
+  PortDetails Describe(PortId port) const override;
+
+  // FrameSink
+  bool Send(PortId port, std::span<const std::byte> frame) override;
+
+  // DatapathEvents
+  void OnMacLearned(const MacEntry& entry) override;
+  void OnMacMoved(const MacEntry& entry, PortId from) override;
+  void OnMacExpired(const MacEntry& entry) override;
+  void OnMacEvicted(const MacEntry& entry) override;
+  void OnArpLearned(const ArpBinding& binding) override;
+  void OnArpChanged(const ArpBinding& binding, MacAddress old_mac) override;
+
+ private:
+  struct Port {
+    Daemon* daemon = nullptr;
+    PortId id = kNoPort;
+    uint64_t serial = 0;  // tells a port from a later one that reused its id
+    std::string name;
+    std::string kind;
+    Tap tap;
+    EventPtr read_event;
+    std::optional<int> ifindex;  // in our namespace; nullopt once moved away
+    std::optional<MacAddress> mac;
+    bool up = false;
+  };
+
+  Status Init(const Config& config, const std::string& socket);
+  std::optional<std::string> HandleControlLine(std::string_view line);
+  Port* FindPort(PortId id) const;
+  void RemovePort(PortId id, const char* reason);
+  void ScheduleRemoval(const Port& port);
+  void CheckPorts();
+  void OnLinkEvent(const LinkEvent& event);
+  std::string PortName(PortId id) const;
+
+  static void OnPortReadable(int fd, short events, void* arg);
+  static void OnTimer(int fd, short events, void* arg);
+  static void OnSignal(int signal, short events, void* arg);
+  static void OnLinkReadable(int fd, short events, void* arg);
+  static void OnDeferredRemoval(int fd, short events, void* arg);
+
+  // Declared first, destroyed last: every event below belongs to it.
+  EventBasePtr base_;
+  Datapath datapath_;
+  ControlMethods methods_;
+  std::vector<std::unique_ptr<Port>> ports_;  // indexed by PortId
+  uint64_t next_serial_ = 1;
+  std::vector<std::pair<PortId, uint64_t>> pending_removals_;
+  std::optional<NetlinkClient> netlink_;
+  std::optional<LinkMonitor> link_monitor_;
+  EventPtr link_event_;
+  EventPtr timer_;
+  EventPtr sigterm_;
+  EventPtr sigint_;
+  EventPtr removal_event_;
+  RateLimiter move_log_limit_{10};
+  RateLimiter debug_log_limit_{20};
+  std::vector<std::byte> frame_buffer_;
+  // Declared last, destroyed first: no control call arrives while the rest is torn down.
+  std::unique_ptr<ControlServer> control_;
+};
+
+}  // namespace switchd

@@ -1,0 +1,45 @@
+// Tap: a TAP device the switch holds open through /dev/net/tun (IFF_TAP | IFF_NO_PI, non-blocking).
+//
+// The descriptor stays valid when the interface is moved into another network namespace or
+// renamed there: queries go through the descriptor (TUNGETIFF, SIOCGIFHWADDR), never by name.
+// When the interface is deleted, the descriptor is detached and IsAttached() turns false.
+// Closing a TAP that this process created deletes it; a persistent TAP that existed before stays.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "switchd/core/status.h"
+#include "switchd/core/types.h"
+#include "switchd/io/unique_fd.h"
+
+namespace switchd {
+
+class Tap {
+ public:
+  // Creates TAP `name`, or attaches to an existing persistent TAP of that name. Errors (kSystem)
+  // carry the strerror text, e.g. "cannot open TAP 'tap0': Device or resource busy".
+  static Result<Tap> Open(std::string_view name);
+
+  int fd() const { return fd_.get(); }
+  // True if this process created the interface (it goes away when the TAP is closed).
+  bool created() const { return created_; }
+
+  // The interface's current name (it may have been renamed), or nullopt once it was deleted.
+  std::optional<std::string> CurrentName() const;
+  bool IsAttached() const { return CurrentName().has_value(); }
+  // The interface's MAC address. The kernel resolves this query by name in the namespace the TAP
+  // was opened in, so it is only meaningful while the TAP lives there.
+  std::optional<MacAddress> HardwareAddress() const;
+
+ private:
+  Tap(UniqueFd fd, bool created) : fd_(std::move(fd)), created_(created) {}
+
+  UniqueFd fd_;
+  bool created_ = false;
+};
+
+}  // namespace switchd

@@ -1,0 +1,144 @@
+// switchd: flags and config file -> Daemon; errors -> one line on stderr and an exit status
+// (0 clean exit, 1 could not start, 2 usage).
+#include <getopt.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "switchd/control/config.h"
+#include "switchd/control/protocol.h"
+#include "switchd/io/daemon.h"
+#include "switchd/io/log.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: switchd [--socket PATH] [--port NAME[:KIND]]... [--config FILE]\n"
+    "               [--log-level debug|info|warn|error] [--max-macs N] [--aging SECONDS]\n"
+    "\n"
+    "A userspace Layer-2 switch between TAP devices, driven by switchctl.\n"
+    "\n"
+    "  -s, --socket PATH     control socket (default /run/switchd/switchd.sock)\n"
+    "  -p, --port NAME[:KIND]  add a port: a TAP named NAME (kind: tap); repeatable\n"
+    "  -c, --config FILE     load a JSON configuration (docs/configuration.md)\n"
+    "  -l, --log-level LEVEL debug, info (default), warn or error\n"
+    "      --max-macs N      MAC table size (default 8192)\n"
+    "      --aging SECONDS   aging time of learned MACs and ARP bindings (default 300)\n"
+    "  -h, --help            this help\n"
+    "  -V, --version         print the version\n";
+
+int UsageError(const std::string& message) {
+  fprintf(stderr, "switchd: %s (try 'switchd --help')\n", message.c_str());
+  return 2;
+}
+
+bool ParseInteger(const char* text, int64_t min, int64_t max, int64_t* out) {
+  char* end = nullptr;
+  errno = 0;
+  long long value = strtoll(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || value < min || value > max) return false;
+  *out = value;
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  enum { kMaxMacs = 1000, kAging };
+  const option options[] = {
+      {"socket", required_argument, nullptr, 's'},
+      {"port", required_argument, nullptr, 'p'},
+      {"config", required_argument, nullptr, 'c'},
+      {"log-level", required_argument, nullptr, 'l'},
+      {"max-macs", required_argument, nullptr, kMaxMacs},
+      {"aging", required_argument, nullptr, kAging},
+      {"help", no_argument, nullptr, 'h'},
+      {"version", no_argument, nullptr, 'V'},
+      {nullptr, 0, nullptr, 0},
+  };
+  std::optional<std::string> socket;
+  std::optional<std::string> config_file;
+  std::optional<std::string> log_level;
+  std::optional<int64_t> max_macs;
+  std::optional<int64_t> aging;
+  std::vector<switchd::PortRequest> ports;
+
+  opterr = 0;
+  int opt;
+  while ((opt = getopt_long(argc, argv, ":s:p:c:l:hV", options, nullptr)) != -1) {
+    switch (opt) {
+      case 's': socket = optarg; break;
+      case 'c': config_file = optarg; break;
+      case 'l': log_level = optarg; break;
+      case 'p': {
+        auto port = switchd::ParsePortArgument(optarg);
+        if (!port.ok()) return UsageError(port.status().message());
+        ports.push_back(*port);
+        break;
+      }
+      case kMaxMacs: {
+        int64_t value;
+        if (!ParseInteger(optarg, switchd::kMinMaxMacs, switchd::kMaxMaxMacs, &value)) {
+          return UsageError("invalid --max-macs '" + std::string(optarg) + "' (expected " +
+                            std::to_string(switchd::kMinMaxMacs) + " to " +
+                            std::to_string(switchd::kMaxMaxMacs) + ")");
+        }
+        max_macs = value;
+        break;
+      }
+      case kAging: {
+        int64_t value;
+        if (!ParseInteger(optarg, 1, 1000000, &value)) {
+          return UsageError("invalid --aging '" + std::string(optarg) +
+                            "' (expected seconds from 1 to 1000000)");
+        }
+        aging = value;
+        break;
+      }
+      case 'h': fputs(kUsage, stdout); return 0;
+      case 'V': printf("switchd %s\n", SWITCHD_VERSION); return 0;
+      case ':': return UsageError(std::string("option '") + argv[optind - 1] + "' needs a value");
+      default: return UsageError(std::string("unknown option '") + argv[optind - 1] + "'");
+    }
+  }
+  if (optind < argc) return UsageError("unexpected argument '" + std::string(argv[optind]) + "'");
+
+  switchd::Config config;
+  if (config_file) {
+    auto loaded = switchd::LoadConfigFile(*config_file);
+    if (!loaded.ok()) {
+      fprintf(stderr, "switchd: %s\n", loaded.status().message().c_str());
+      return 1;
+    }
+    config = std::move(*loaded);
+  }
+  // Command-line options add to the file and override its scalars.
+  if (socket) config.socket = socket;
+  if (log_level) config.log_level = log_level;
+  if (max_macs) config.max_macs = static_cast<size_t>(*max_macs);
+  if (aging) config.aging_seconds = *aging;
+  config.ports.insert(config.ports.end(), ports.begin(), ports.end());
+
+  if (config.log_level) {
+    auto level = switchd::ParseLogLevel(*config.log_level);
+    if (!level) {
+      return UsageError("invalid log level '" + *config.log_level +
+                        "' (expected debug, info, warn or error)");
+    }
+    switchd::SetLogLevel(*level);
+  }
+
+  // A client that disconnects mid-reply must not kill the switch.
+  signal(SIGPIPE, SIG_IGN);
+
+  std::string socket_path =
+      config.socket.value_or(std::string(switchd::protocol::kDefaultSocketPath));
+  auto daemon = switchd::Daemon::Start(config, socket_path);
+  if (!daemon.ok()) {
+    fprintf(stderr, "switchd: %s\n", daemon.status().message().c_str());
+    return 1;
+  }
+  return (*daemon)->Run();
+}
