@@ -69,9 +69,15 @@ int main(int argc, char** argv) {
   int opt;
   while ((opt = getopt_long(argc, argv, ":s:p:c:l:hV", options, nullptr)) != -1) {
     switch (opt) {
-      case 's': socket = optarg; break;
-      case 'c': config_file = optarg; break;
-      case 'l': log_level = optarg; break;
+      case 's':
+        socket = optarg;
+        break;
+      case 'c':
+        config_file = optarg;
+        break;
+      case 'l':
+        log_level = optarg;
+        break;
       case 'p': {
         auto port = switchd::ParsePortArgument(optarg);
         if (!port.ok()) return UsageError(port.status().message());
@@ -97,10 +103,16 @@ int main(int argc, char** argv) {
         aging = value;
         break;
       }
-      case 'h': fputs(kUsage, stdout); return 0;
-      case 'V': printf("switchd %s\n", SWITCHD_VERSION); return 0;
-      case ':': return UsageError(std::string("option '") + argv[optind - 1] + "' needs a value");
-      default: return UsageError(std::string("unknown option '") + argv[optind - 1] + "'");
+      case 'h':
+        fputs(kUsage, stdout);
+        return 0;
+      case 'V':
+        printf("switchd %s\n", SWITCHD_VERSION);
+        return 0;
+      case ':':
+        return UsageError(std::string("option '") + argv[optind - 1] + "' needs a value");
+      default:
+        return UsageError(std::string("unknown option '") + argv[optind - 1] + "'");
     }
   }
   if (optind < argc) return UsageError("unexpected argument '" + std::string(argv[optind]) + "'");

@@ -58,8 +58,10 @@ Result<Config> ParseConfig(const nlohmann::json& document) {
     } else if (key == "max_macs") {
       if (!value.is_number_integer() || value.get<int64_t>() < static_cast<int64_t>(kMinMaxMacs) ||
           value.get<int64_t>() > static_cast<int64_t>(kMaxMaxMacs)) {
-        return Invalid(key, "an integer from " + std::to_string(kMinMaxMacs) + " to " +
-                                std::to_string(kMaxMaxMacs), value);
+        return Invalid(
+            key,
+            "an integer from " + std::to_string(kMinMaxMacs) + " to " + std::to_string(kMaxMaxMacs),
+            value);
       }
       config.max_macs = value.get<size_t>();
     } else if (key == "aging") {

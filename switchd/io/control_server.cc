@@ -69,10 +69,11 @@ Status ControlServer::Listen(const std::string& path) {
       return Status::System("cannot create directory '" + dir.string() + "': " + ec.message());
     }
   }
-  struct stat st{};
+  struct stat st {};
   if (lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
-      return Status::AlreadyExists("'" + path + "' exists and is not a socket; remove it or use --socket");
+      return Status::AlreadyExists("'" + path +
+                                   "' exists and is not a socket; remove it or use --socket");
     }
     if (SomeoneListens(addr)) {
       return Status::AlreadyExists("another switchd is running on " + path +
@@ -83,9 +84,9 @@ Status ControlServer::Listen(const std::string& path) {
   }
   // Bind with mode 0660: the umask applies to the socket file bind creates.
   mode_t old_umask = umask(0117);
-  listener_.reset(evconnlistener_new_bind(
-      base_, OnAccept, this, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 64,
-      reinterpret_cast<sockaddr*>(&addr), sizeof(addr)));
+  listener_.reset(evconnlistener_new_bind(base_, OnAccept, this,
+                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 64,
+                                          reinterpret_cast<sockaddr*>(&addr), sizeof(addr)));
   int bind_errno = errno;
   umask(old_umask);
   if (!listener_) {

@@ -108,11 +108,10 @@ int Daemon::Run() {
 }
 
 std::optional<std::string> Daemon::HandleControlLine(std::string_view line) {
-  Dispatcher dispatcher{
-      [this](std::string_view method) { return methods_.HasMethod(method); },
-      [this](std::string_view method, const nlohmann::json& params) {
-        return methods_.Call(method, params, Clock::now());
-      }};
+  Dispatcher dispatcher{[this](std::string_view method) { return methods_.HasMethod(method); },
+                        [this](std::string_view method, const nlohmann::json& params) {
+                          return methods_.Call(method, params, Clock::now());
+                        }};
   return HandleRequestLine(line, dispatcher);
 }
 
@@ -120,8 +119,7 @@ std::optional<std::string> Daemon::HandleControlLine(std::string_view line) {
 
 Result<PortId> Daemon::AddPort(std::string_view name, std::string_view kind) {
   if (kind != "tap") {
-    return Status::InvalidArgument("invalid port kind '" + std::string(kind) +
-                                   "' (expected tap)");
+    return Status::InvalidArgument("invalid port kind '" + std::string(kind) + "' (expected tap)");
   }
   if (datapath_.FindPort(name)) {
     return Status::AlreadyExists("port '" + std::string(name) + "' already exists");
@@ -131,9 +129,9 @@ Result<PortId> Daemon::AddPort(std::string_view name, std::string_view kind) {
   Result<PortId> id = datapath_.AddPort(name);
   if (!id.ok()) return id.status();
 
-  auto port = std::make_unique<Port>(Port{this, *id, next_serial_++, std::string(name),
-                                          std::string(kind), std::move(*tap), nullptr,
-                                          std::nullopt, std::nullopt, false});
+  auto port =
+      std::make_unique<Port>(Port{this, *id, next_serial_++, std::string(name), std::string(kind),
+                                  std::move(*tap), nullptr, std::nullopt, std::nullopt, false});
   if (unsigned index = if_nametoindex(port->name.c_str()); index != 0) {
     port->ifindex = static_cast<int>(index);
     port->mac = port->tap.HardwareAddress();
@@ -143,14 +141,13 @@ Result<PortId> Daemon::AddPort(std::string_view name, std::string_view kind) {
       Logf(LogLevel::kWarn, "port '%s': %s", port->name.c_str(), up.message().c_str());
     }
   }
-  port->read_event.reset(event_new(base_.get(), port->tap.fd(), EV_READ | EV_PERSIST,
-                                   OnPortReadable, port.get()));
+  port->read_event.reset(
+      event_new(base_.get(), port->tap.fd(), EV_READ | EV_PERSIST, OnPortReadable, port.get()));
   event_add(port->read_event.get(), nullptr);
   size_t slot = ToIndex(*id);
   if (ports_.size() <= slot) ports_.resize(slot + 1);
   Logf(LogLevel::kInfo, "port '%s' added (%s, %s TAP, ifindex %d)", port->name.c_str(),
-       port->kind.c_str(), port->tap.created() ? "new" : "existing",
-       port->ifindex.value_or(0));
+       port->kind.c_str(), port->tap.created() ? "new" : "existing", port->ifindex.value_or(0));
   ports_[slot] = std::move(port);
   return *id;
 }
@@ -329,10 +326,9 @@ void Daemon::OnMacLearned(const MacEntry& entry) {
 void Daemon::OnMacMoved(const MacEntry& entry, PortId from) {
   uint64_t suppressed = 0;
   if (move_log_limit_.Allow(entry.last_seen, &suppressed)) {
-    Logf(LogLevel::kInfo, "MAC %s moved from port '%s' to port '%s'%s",
-         DescribeMac(entry).c_str(), PortName(from).c_str(), PortName(entry.port).c_str(),
-         suppressed ? (" (" + std::to_string(suppressed) + " more moves not logged)").c_str()
-                    : "");
+    Logf(LogLevel::kInfo, "MAC %s moved from port '%s' to port '%s'%s", DescribeMac(entry).c_str(),
+         PortName(from).c_str(), PortName(entry.port).c_str(),
+         suppressed ? (" (" + std::to_string(suppressed) + " more moves not logged)").c_str() : "");
   }
 }
 
@@ -355,9 +351,8 @@ void Daemon::OnMacEvicted(const MacEntry& entry) {
 void Daemon::OnArpLearned(const ArpBinding& binding) {
   uint64_t suppressed = 0;
   if (LogEnabled(LogLevel::kDebug) && debug_log_limit_.Allow(binding.last_seen, &suppressed)) {
-    Logf(LogLevel::kDebug, "ARP %s is at %s (vlan %u, port '%s')",
-         binding.ip.ToString().c_str(), binding.mac.ToString().c_str(), binding.vlan,
-         PortName(binding.port).c_str());
+    Logf(LogLevel::kDebug, "ARP %s is at %s (vlan %u, port '%s')", binding.ip.ToString().c_str(),
+         binding.mac.ToString().c_str(), binding.vlan, PortName(binding.port).c_str());
   }
 }
 
@@ -365,8 +360,8 @@ void Daemon::OnArpChanged(const ArpBinding& binding, MacAddress old_mac) {
   uint64_t suppressed = 0;
   if (move_log_limit_.Allow(binding.last_seen, &suppressed)) {
     Logf(LogLevel::kInfo, "ARP %s moved from %s to %s (vlan %u, port '%s')",
-         binding.ip.ToString().c_str(), old_mac.ToString().c_str(),
-         binding.mac.ToString().c_str(), binding.vlan, PortName(binding.port).c_str());
+         binding.ip.ToString().c_str(), old_mac.ToString().c_str(), binding.mac.ToString().c_str(),
+         binding.vlan, PortName(binding.port).c_str());
   }
 }
 

@@ -32,7 +32,7 @@ namespace switchd {
 
 class Daemon final : public PortBackend, public FrameSink, public DatapathEvents {
  public:
-  static constexpr int kReadBatch = 64;            // frames per port per wake-up
+  static constexpr int kReadBatch = 64;  // frames per port per wake-up
   static constexpr size_t kFrameBufferSize = 65536 + 64;
 
   // Opens the control socket and the configured ports and applies the static entries. Fails with

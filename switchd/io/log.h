@@ -1,4 +1,5 @@
-// Logging to stderr, one line per event: "2026-11-26T15:40:00.123Z switchd: info: port 'tap0' added".
+// Logging to stderr, one line per event: "2026-11-26T15:40:00.123Z switchd: info: port 'tap0'
+// added".
 //
 // Never called per frame: the datapath counts instead. Events that can repeat at frame rate (MAC
 // moves under flapping) go through a RateLimiter so that a storm cannot flood the log.

@@ -27,7 +27,8 @@ Result<Tap> Tap::Open(std::string_view name) {
     int err = errno;
     std::string reason = strerror(err);
     if (err == EBUSY) reason += " (another program holds the TAP open)";
-    if (err == EINVAL && existed) reason += " (an interface with that name exists and is not a TAP)";
+    if (err == EINVAL && existed)
+      reason += " (an interface with that name exists and is not a TAP)";
     return Status::System("cannot open TAP " + quoted + ": " + reason);
   }
   return Tap(std::move(fd), !existed);
@@ -42,8 +43,7 @@ std::optional<std::string> Tap::CurrentName() const {
 std::optional<MacAddress> Tap::HardwareAddress() const {
   ifreq ifr{};
   if (ioctl(fd_.get(), SIOCGIFHWADDR, &ifr) < 0) return std::nullopt;
-  return MacAddress::FromBytes(
-      std::as_bytes(std::span(ifr.ifr_hwaddr.sa_data, 6)));
+  return MacAddress::FromBytes(std::as_bytes(std::span(ifr.ifr_hwaddr.sa_data, 6)));
 }
 
 }  // namespace switchd
