@@ -1,4 +1,5 @@
-// The control protocol's constants, shared by switchd and switchctl (the one place both sides read).
+// The control protocol's constants, shared by switchd and switchctl (the one place both sides
+// read).
 //
 // JSON-RPC 2.0 over a unix stream socket, one JSON message per line. docs/control-protocol.md
 // describes every method; the method names are the switchctl command names.
@@ -29,13 +30,19 @@ inline constexpr int kSystemError = -32004;
 // The one mapping from Status codes to JSON-RPC error codes.
 constexpr int ToJsonRpcCode(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return kInvalidParams;
-    case ErrorCode::kNotFound: return kNotFound;
-    case ErrorCode::kAlreadyExists: return kAlreadyExists;
-    case ErrorCode::kResourceExhausted: return kResourceExhausted;
-    case ErrorCode::kSystem: return kSystemError;
+    case ErrorCode::kInvalidArgument:
+      return kInvalidParams;
+    case ErrorCode::kNotFound:
+      return kNotFound;
+    case ErrorCode::kAlreadyExists:
+      return kAlreadyExists;
+    case ErrorCode::kResourceExhausted:
+      return kResourceExhausted;
+    case ErrorCode::kSystem:
+      return kSystemError;
     case ErrorCode::kOk:
-    case ErrorCode::kInternal: break;
+    case ErrorCode::kInternal:
+      break;
   }
   return kInternalError;
 }

@@ -12,12 +12,12 @@ namespace switchd {
 
 enum class ErrorCode {
   kOk = 0,
-  kInvalidArgument,   // the caller's input is wrong (bad MAC, bad name, out of range)
-  kNotFound,          // names something that does not exist (unknown port, no such entry)
-  kAlreadyExists,     // would create something that exists (port name taken)
-  kResourceExhausted, // a bound is reached (table full, too many ports)
-  kSystem,            // the operating system refused (message carries strerror)
-  kInternal,          // a bug: should never happen
+  kInvalidArgument,    // the caller's input is wrong (bad MAC, bad name, out of range)
+  kNotFound,           // names something that does not exist (unknown port, no such entry)
+  kAlreadyExists,      // would create something that exists (port name taken)
+  kResourceExhausted,  // a bound is reached (table full, too many ports)
+  kSystem,             // the operating system refused (message carries strerror)
+  kInternal,           // a bug: should never happen
 };
 
 class Status {
@@ -26,7 +26,9 @@ class Status {
   Status(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return {}; }
-  static Status InvalidArgument(std::string m) { return {ErrorCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {ErrorCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {ErrorCode::kNotFound, std::move(m)}; }
   static Status AlreadyExists(std::string m) { return {ErrorCode::kAlreadyExists, std::move(m)}; }
   static Status ResourceExhausted(std::string m) {
@@ -48,8 +50,8 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}            // NOLINT: implicit by design
-  Result(Status status) : value_(std::move(status)) {}     // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
+  Result(Status status) : value_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(value_); }
   T& value() & { return std::get<T>(value_); }

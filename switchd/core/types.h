@@ -39,7 +39,9 @@ class MacAddress {
   static MacAddress FromBytes(std::span<const std::byte> bytes);
   // Accepts "aa:bb:cc:dd:ee:ff" (either case). Returns nullopt for anything else.
   static std::optional<MacAddress> Parse(std::string_view text);
-  static constexpr MacAddress Broadcast() { return MacAddress({0xff, 0xff, 0xff, 0xff, 0xff, 0xff}); }
+  static constexpr MacAddress Broadcast() {
+    return MacAddress({0xff, 0xff, 0xff, 0xff, 0xff, 0xff});
+  }
 
   // Lower-case "aa:bb:cc:dd:ee:ff".
   std::string ToString() const;

@@ -265,7 +265,7 @@ void Daemon::OnTimer(int, short, void* arg) {
 
 void Daemon::OnSignal(int signal, short, void* arg) {
   auto* self = static_cast<Daemon*>(arg);
-  Logf(LogLevel::kInfo, "received %s", strsignal(signal));
+  Logf(LogLevel::kInfo, "received SIG%s, exiting", sigabbrev_np(signal));
   event_base_loopexit(self->base_.get(), nullptr);
 }
 
