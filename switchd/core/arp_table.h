@@ -12,6 +12,7 @@
 #include <optional>
 #include <vector>
 
+#include "switchd/core/flat_index.h"
 #include "switchd/core/status.h"
 #include "switchd/core/types.h"
 
@@ -27,8 +28,8 @@ struct ArpBinding {
 };
 
 struct ArpTableStats {
-  uint64_t learned = 0;      // new dynamic bindings
-  uint64_t changed = 0;      // dynamic bindings whose MAC changed
+  uint64_t learned = 0;  // new dynamic bindings
+  uint64_t changed = 0;  // dynamic bindings whose MAC changed
   uint64_t expired = 0;
   uint64_t evicted = 0;
   uint64_t not_learned = 0;  // table full of static bindings
@@ -44,14 +45,18 @@ class ArpTable {
   ArpTable& operator=(const ArpTable&) = delete;
 
   enum class LearnResult { kRefreshed, kLearned, kChanged, kStatic, kNotLearned };
-  // Records that `ip` in `vlan` is at `mac`, seen on `port` at `now`. Leaves static bindings as
-  // they are (kStatic). O(1), no allocation.
+  // Records that `ip` in `vlan` is at `mac`, seen on `port` at `now`: refreshes (kRefreshed),
+  // learns (kLearned, evicting the least recently refreshed dynamic binding when full) or
+  // rebinds to a new MAC (kChanged). Leaves static bindings as they are (kStatic); kNotLearned
+  // when the table is full of static bindings. O(1), no allocation.
   LearnResult Learn(Ipv4Address ip, VlanId vlan, MacAddress mac, PortId port, Time now);
 
   // The binding for (ip, vlan), if any. O(1), no allocation.
   std::optional<ArpBinding> Lookup(Ipv4Address ip, VlanId vlan) const;
 
-  // Adds or replaces a static binding. kResourceExhausted when full of static bindings.
+  // Adds or replaces a static binding (replacing a dynamic one for the same key; when full it
+  // evicts a dynamic binding). kResourceExhausted when full of static bindings, kInvalidArgument
+  // for a VLAN outside 1..4094.
   Status AddStatic(Ipv4Address ip, VlanId vlan, MacAddress mac, Time now);
   // Removes the binding for (ip, vlan). False if there was none.
   bool Remove(Ipv4Address ip, VlanId vlan);
@@ -60,8 +65,8 @@ class ArpTable {
   // Removes the dynamic bindings learned on `port`; returns how many.
   size_t RemovePort(PortId port);
 
-  // Removes dynamic bindings last refreshed at or before `now - aging`, calling `on_expired` for
-  // each. Returns how many were removed.
+  // Removes dynamic bindings last refreshed at or before `now - aging`, oldest first, calling
+  // `on_expired` for each (after its removal). Returns how many were removed.
   size_t Expire(Time now, Duration aging,
                 const std::function<void(const ArpBinding&)>& on_expired = {});
 
@@ -72,7 +77,45 @@ class ArpTable {
   std::vector<ArpBinding> Entries() const;
 
  private:
-  // Implementation-defined (see arp_table.cc).
+  static constexpr uint32_t kNil = UINT32_MAX;
+  enum class SlotState : uint8_t { kFree, kDynamic, kStatic };
+
+  // One binding of the slab. Dynamic bindings sit on the LRU list, free slots on the free list
+  // (through `next`), static bindings on no list.
+  struct Slot {
+    Ipv4Address ip;
+    MacAddress mac;
+    VlanId vlan = 0;
+    PortId port = kNoPort;
+    uint32_t prev = kNil;
+    uint32_t next = kNil;
+    SlotState state = SlotState::kFree;
+    Time last_seen{};
+  };
+
+  static uint64_t Key(Ipv4Address ip, VlanId vlan) {
+    return static_cast<uint64_t>(vlan) << 32 | ip.value();
+  }
+  uint64_t SlotKey(uint32_t slot) const { return Key(slots_[slot].ip, slots_[slot].vlan); }
+  uint32_t FindSlot(Ipv4Address ip, VlanId vlan) const;
+  ArpBinding ToBinding(uint32_t slot) const;
+  void LinkTail(uint32_t slot);
+  void Unlink(uint32_t slot);
+  // Takes a free slot for (ip, vlan) and indexes it. Precondition: size_ < capacity_.
+  uint32_t Allocate(Ipv4Address ip, VlanId vlan);
+  void Release(uint32_t slot);
+  // Evicts the least recently refreshed dynamic binding. False when there is none.
+  bool EvictOne();
+
+  size_t capacity_;
+  size_t size_ = 0;
+  size_t static_count_ = 0;
+  ArpTableStats stats_;
+  std::vector<Slot> slots_;   // the slab: `capacity_` bindings
+  FlatIndex index_;           // (IP, VLAN) -> slot
+  uint32_t lru_head_ = kNil;  // least recently refreshed dynamic binding
+  uint32_t lru_tail_ = kNil;  // most recently refreshed
+  uint32_t free_head_ = kNil;
 };
 
 }  // namespace switchd

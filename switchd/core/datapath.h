@@ -62,14 +62,14 @@ struct PortCounters {
 };
 
 struct DatapathStats {
-  uint64_t malformed = 0;           // runts, truncated headers, bad ARP, invalid source MAC
-  uint64_t vlan_dropped = 0;        // frames not admitted by the ingress port's VLAN setting
-  uint64_t local_dropped = 0;       // unicast to a MAC learned on the ingress port
-  uint64_t unicast_forwarded = 0;   // known unicast sent out of one port
-  uint64_t flooded = 0;             // frames flooded (broadcast, multicast, unknown unicast)
-  uint64_t unknown_unicast = 0;     // of those, unknown unicast
-  uint64_t arp_answered = 0;        // ARP requests answered by the switch
-  uint64_t arp_flooded = 0;         // ARP requests flooded because no usable binding was known
+  uint64_t malformed = 0;          // runts, truncated headers, bad ARP, invalid source MAC
+  uint64_t vlan_dropped = 0;       // frames not admitted by the ingress port's VLAN setting
+  uint64_t local_dropped = 0;      // unicast to a MAC learned on the ingress port
+  uint64_t unicast_forwarded = 0;  // known unicast sent out of one port
+  uint64_t flooded = 0;            // frames flooded (broadcast, multicast, unknown unicast)
+  uint64_t unknown_unicast = 0;    // of those, unknown unicast
+  uint64_t arp_answered = 0;       // ARP requests answered by the switch
+  uint64_t arp_flooded = 0;        // ARP requests flooded because no usable binding was known
 };
 
 struct DatapathConfig {
@@ -126,13 +126,37 @@ class Datapath {
   const DatapathStats& stats() const { return stats_; }
 
  private:
-  // Implementation-defined (see datapath.cc): port slots, the active-port list used for flooding,
-  // and a scratch buffer for ARP replies.
+  // A port slot, indexed by PortId. Per-port configuration (today the access VLAN; later VLAN
+  // sets, learning/flood flags, mirrors) belongs in PortInfo so it travels with the port.
+  struct Port {
+    bool active = false;
+    PortInfo info;
+  };
+
+  // The VLAN `frame` belongs to on `port`, or nullopt when the port does not admit it.
+  std::optional<VlanId> IngressVlan(const Port& port, const EthernetFrame& frame) const;
+  // Whether frames of `vlan` may leave through `port`.
+  bool CarriesVlan(PortId port, VlanId vlan) const;
+  void DropMalformed(PortId ingress);
+  void LearnSource(PortId ingress, VlanId vlan, MacAddress src, Time now);
+  void LearnArpSender(PortId ingress, VlanId vlan, MacAddress eth_src, const ArpPacket& arp,
+                      Time now);
+  // Answers `arp` out of `ingress` when the ARP rules allow it. True if it was answered (and so
+  // must not be forwarded).
+  bool AnswerArpRequest(PortId ingress, VlanId vlan, const EthernetFrame& eth,
+                        const ArpPacket& arp);
+  void Forward(PortId ingress, VlanId vlan, MacAddress dst, std::span<const std::byte> frame);
+  void Flood(PortId ingress, VlanId vlan, std::span<const std::byte> frame);
+  void SendTo(PortId port, std::span<const std::byte> frame);
+
   FrameSink& sink_;
   DatapathEvents* events_;
   MacTable mac_table_;
   ArpTable arp_table_;
   DatapathStats stats_;
+  std::vector<Port> ports_;           // indexed by PortId; inactive slots are reused
+  std::vector<PortId> active_ports_;  // ascending: the flood list
+  std::array<std::byte, kMaxArpFrameSize> arp_reply_{};  // scratch for ARP answers
 };
 
 }  // namespace switchd

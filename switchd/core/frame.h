@@ -61,7 +61,8 @@ std::optional<ArpPacket> ParseArp(std::span<const std::byte> payload);
 // Writes a complete ARP reply frame answering `request` on behalf of `answer_mac`: Ethernet
 // source `answer_mac`, destination the requester, sender (answer_mac, request.target_ip), target
 // (request.sender_mac, request.sender_ip). With `vlan_tci` the frame carries that 802.1Q tag.
-// `out` must hold at least kMaxArpFrameSize bytes. Returns the number of bytes written (42 or 46).
+// `out` should hold kMaxArpFrameSize bytes. Returns the number of bytes written (42 or 46), or 0
+// (writing nothing) when `out` is too small for the frame.
 size_t BuildArpReply(std::span<std::byte> out, const ArpPacket& request, MacAddress answer_mac,
                      std::optional<uint16_t> vlan_tci);
 

@@ -2,7 +2,9 @@
 //
 // Design, after Open vSwitch's lib/mac-learning:
 // - Bounded. The capacity is fixed at construction and all storage is allocated then: learning,
-//   lookup and aging never allocate. Lookup is O(1) (open addressing over a preallocated slab).
+//   lookup and aging never allocate (the per-port lists grow when a port id is first seen, or
+//   up front with ReservePorts). Learn and Lookup are O(1): open addressing (flat_index.h) over
+//   a preallocated slab, with backward-shift deletion so churn leaves no tombstones.
 // - Dynamic entries live on a per-port LRU list. Expire(now) walks the list heads and removes
 //   entries not seen for the aging time. The table owns no timer: the caller calls Expire.
 // - Static entries never age, never move on learning and are never evicted.
@@ -17,6 +19,7 @@
 #include <optional>
 #include <vector>
 
+#include "switchd/core/flat_index.h"
 #include "switchd/core/status.h"
 #include "switchd/core/types.h"
 
@@ -31,10 +34,10 @@ struct MacEntry {
 };
 
 struct MacTableStats {
-  uint64_t learned = 0;  // new dynamic entries
-  uint64_t moved = 0;    // dynamic entries that changed port
-  uint64_t expired = 0;  // dynamic entries removed by aging
-  uint64_t evicted = 0;  // dynamic entries removed to make room
+  uint64_t learned = 0;      // new dynamic entries
+  uint64_t moved = 0;        // dynamic entries that changed port
+  uint64_t expired = 0;      // dynamic entries removed by aging
+  uint64_t evicted = 0;      // dynamic entries removed to make room
   uint64_t not_learned = 0;  // new MACs dropped from learning (table full of static entries)
 };
 
@@ -57,7 +60,9 @@ class MacTable {
   MacTable& operator=(const MacTable&) = delete;
 
   // Records that `mac` in `vlan` was seen as a source on `port` at `now`: refreshes, learns, or
-  // moves a dynamic entry. A static entry is left as it is (kStatic). Hot path: O(1), no allocation.
+  // moves a dynamic entry. A static entry keeps its port (kStatic); only its last_seen is
+  // refreshed. kNotLearned when the table is full of static entries (or `port` is kNoPort).
+  // Hot path: O(1) but for finding the busiest port when evicting; no allocation.
   LearnOutcome Learn(MacAddress mac, VlanId vlan, PortId port, Time now);
 
   // The port `mac` in `vlan` was learned on, if any. Hot path: O(1), no allocation.
@@ -65,8 +70,9 @@ class MacTable {
   // The whole entry, if any.
   std::optional<MacEntry> Find(MacAddress mac, VlanId vlan) const;
 
-  // Adds or replaces a static entry (replacing a dynamic one for the same key). Fails with
-  // kResourceExhausted when the table is full of static entries.
+  // Adds or replaces a static entry (replacing a dynamic one for the same key); when the table is
+  // full it evicts a dynamic entry as Learn does. Fails with kResourceExhausted when the table is
+  // full of static entries, kInvalidArgument for a VLAN outside 1..4094 or kNoPort.
   Status AddStatic(MacAddress mac, VlanId vlan, PortId port, Time now);
   // Removes the entry for (mac, vlan), static or dynamic. False if there was none.
   bool Remove(MacAddress mac, VlanId vlan);
@@ -76,8 +82,8 @@ class MacTable {
   // Returns how many were removed.
   size_t Flush(std::optional<PortId> port, bool include_static);
 
-  // Removes dynamic entries last seen at or before `now - aging_time()`, oldest first, calling
-  // `on_expired` for each. Returns how many were removed.
+  // Removes dynamic entries last seen at or before `now - aging_time()`, oldest first within each
+  // port, calling `on_expired` for each (after its removal). Returns how many were removed.
   size_t Expire(Time now, const std::function<void(const MacEntry&)>& on_expired = {});
 
   void set_aging_time(Duration aging) { aging_time_ = aging; }
@@ -88,33 +94,66 @@ class MacTable {
   size_t static_count() const { return static_count_; }
   // Dynamic entries currently learned on `port`.
   size_t CountOnPort(PortId port) const;
+  // Sizes the per-port lists for port ids below `count`, so that even the first entry learned on
+  // such a port allocates nothing. Optional (Learn sizes them on first sight otherwise); the
+  // datapath calls it when a port is added.
+  void ReservePorts(size_t count);
   const MacTableStats& stats() const { return stats_; }
 
   // Every entry, in no particular order.
   std::vector<MacEntry> Entries() const;
 
-  // Bytes of table storage per entry of capacity (slab plus index), for sizing and the benchmark.
+  // Bytes of table storage per entry of capacity (slab plus index) at kDefaultCapacity, for sizing
+  // and the benchmark. Other capacities round the index up to a power of two.
   static size_t BytesPerEntry();
 
  private:
-  // Implementation-defined; see mac_table.cc. Kept here so that the table is one object with no
-  // per-entry allocation.
-  struct Slot;
+  static constexpr uint32_t kNil = UINT32_MAX;
+
+  // One entry of the slab: 32 bytes. A free slot has port == kNoPort and sits on the free list
+  // (through `next`); a dynamic entry sits on its port's LRU list; a static entry on no list.
+  struct Slot {
+    MacAddress mac;
+    VlanId vlan = 0;
+    PortId port = kNoPort;
+    uint32_t prev = kNil;
+    uint32_t next = kNil;
+    bool is_static = false;
+    Time last_seen{};
+  };
+  // A port's dynamic entries, least recently seen first, linked through Slot::prev/next.
   struct PortList {
-    uint32_t head = UINT32_MAX;  // least recently used
-    uint32_t tail = UINT32_MAX;  // most recently used
+    uint32_t head = kNil;  // least recently seen
+    uint32_t tail = kNil;  // most recently seen
     uint32_t count = 0;
   };
+
+  static uint64_t Key(MacAddress mac, VlanId vlan) {
+    return mac.ToU64() | static_cast<uint64_t>(vlan) << 48;
+  }
+  uint64_t SlotKey(uint32_t slot) const { return Key(slots_[slot].mac, slots_[slot].vlan); }
+  uint32_t FindSlot(MacAddress mac, VlanId vlan) const;
+  MacEntry ToEntry(uint32_t slot) const;
+  PortList& PortListFor(PortId port);
+  void LinkTail(uint32_t slot);
+  void Unlink(uint32_t slot);
+  // Takes a free slot for (mac, vlan) and indexes it; the caller fills in the rest. Precondition:
+  // size_ < capacity_.
+  uint32_t Allocate(MacAddress mac, VlanId vlan);
+  void Release(uint32_t slot);
+  // Evicts the least recently seen dynamic entry of the port holding the most dynamic entries.
+  // Nullopt when there is no dynamic entry.
+  std::optional<MacEntry> EvictOne();
 
   size_t capacity_;
   Duration aging_time_ = kDefaultAgingTime;
   size_t size_ = 0;
   size_t static_count_ = 0;
   MacTableStats stats_;
-  std::vector<Slot> slots_;        // the slab: `capacity_` entries
-  std::vector<uint32_t> index_;    // open-addressing hash index into slots_ (power of two)
-  std::vector<PortList> ports_;    // per-port LRU of dynamic entries, indexed by PortId
-  uint32_t free_head_ = UINT32_MAX;
+  std::vector<Slot> slots_;      // the slab: `capacity_` entries
+  FlatIndex index_;              // (MAC, VLAN) -> slot
+  std::vector<PortList> ports_;  // per-port LRU of dynamic entries, indexed by PortId
+  uint32_t free_head_ = kNil;
 };
 
 }  // namespace switchd

@@ -1,0 +1,224 @@
+#include "switchd/core/datapath.h"
+
+#include <algorithm>
+#include <string>
+
+namespace switchd {
+
+Datapath::Datapath(FrameSink& sink, const DatapathConfig& config, DatapathEvents* events)
+    : sink_(sink), events_(events), mac_table_(config.max_macs), arp_table_(config.max_arp) {
+  mac_table_.set_aging_time(config.aging_time);
+}
+
+Result<PortId> Datapath::AddPort(std::string_view name) {
+  if (name.empty()) return Status::InvalidArgument("port name must not be empty");
+  if (FindPort(name)) {
+    return Status::AlreadyExists("port '" + std::string(name) + "' already exists");
+  }
+  size_t index = 0;
+  while (index < ports_.size() && ports_[index].active) ++index;
+  if (index == ports_.size()) ports_.emplace_back();
+  const PortId id{static_cast<uint32_t>(index)};
+  Port& port = ports_[index];
+  port = Port{};
+  port.active = true;
+  port.info.id = id;
+  port.info.name = std::string(name);
+  active_ports_.insert(std::lower_bound(active_ports_.begin(), active_ports_.end(), id), id);
+  // Now, not on the port's first frame: Receive must never allocate.
+  mac_table_.ReservePorts(ports_.size());
+  return id;
+}
+
+void Datapath::RemovePort(PortId port) {
+  if (!HasPort(port)) return;
+  mac_table_.Flush(port, /*include_static=*/true);
+  arp_table_.RemovePort(port);
+  active_ports_.erase(std::find(active_ports_.begin(), active_ports_.end(), port));
+  ports_[ToIndex(port)] = Port{};
+}
+
+std::optional<PortId> Datapath::FindPort(std::string_view name) const {
+  for (const Port& port : ports_) {
+    if (port.active && port.info.name == name) return port.info.id;
+  }
+  return std::nullopt;
+}
+
+bool Datapath::HasPort(PortId port) const {
+  return ToIndex(port) < ports_.size() && ports_[ToIndex(port)].active;
+}
+
+const std::string& Datapath::port_name(PortId port) const {
+  return ports_[ToIndex(port)].info.name;
+}
+
+PortCounters& Datapath::counters(PortId port) { return ports_[ToIndex(port)].info.counters; }
+
+std::vector<PortInfo> Datapath::Ports() const {
+  std::vector<PortInfo> ports;
+  ports.reserve(active_ports_.size());
+  for (PortId id : active_ports_) ports.push_back(ports_[ToIndex(id)].info);
+  return ports;
+}
+
+void Datapath::set_aging_time(Duration aging) { mac_table_.set_aging_time(aging); }
+
+void Datapath::Run(Time now) {
+  if (events_ == nullptr) {
+    mac_table_.Expire(now);
+    arp_table_.Expire(now, aging_time());
+    return;
+  }
+  mac_table_.Expire(now, [this](const MacEntry& entry) { events_->OnMacExpired(entry); });
+  arp_table_.Expire(now, aging_time(),
+                    [this](const ArpBinding& binding) { events_->OnArpExpired(binding); });
+}
+
+void Datapath::Receive(PortId ingress, std::span<const std::byte> frame, Time now) {
+  if (!HasPort(ingress)) return;
+  PortCounters& counters = ports_[ToIndex(ingress)].info.counters;
+  ++counters.rx_packets;
+  counters.rx_bytes += frame.size();
+
+  const std::optional<EthernetFrame> eth = ParseEthernet(frame);
+  // A multicast or all-zero source is not a station and must never be learned.
+  if (!eth || eth->src.IsMulticast() || eth->src.IsZero()) {
+    DropMalformed(ingress);
+    return;
+  }
+  const std::optional<VlanId> vlan = IngressVlan(ports_[ToIndex(ingress)], *eth);
+  if (!vlan) {
+    ++stats_.vlan_dropped;
+    ++counters.rx_dropped;
+    return;
+  }
+  // ARP is validated before learning so that a malformed frame leaves no trace in the tables.
+  std::optional<ArpPacket> arp;
+  if (eth->ethertype == kEtherTypeArp) {
+    arp = ParseArp(eth->payload);
+    if (!arp) {
+      DropMalformed(ingress);
+      return;
+    }
+  }
+
+  LearnSource(ingress, *vlan, eth->src, now);
+  if (arp) {
+    LearnArpSender(ingress, *vlan, eth->src, *arp, now);
+    if (AnswerArpRequest(ingress, *vlan, *eth, *arp)) return;
+  }
+  Forward(ingress, *vlan, eth->dst, frame);
+}
+
+std::optional<VlanId> Datapath::IngressVlan(const Port& port, const EthernetFrame& frame) const {
+  // An access port admits untagged and priority-tagged (VID 0) frames into its VLAN only.
+  if (frame.vid() != 0) return std::nullopt;
+  return port.info.access_vlan;
+}
+
+bool Datapath::CarriesVlan(PortId port, VlanId vlan) const {
+  return HasPort(port) && ports_[ToIndex(port)].info.access_vlan == vlan;
+}
+
+void Datapath::DropMalformed(PortId ingress) {
+  ++stats_.malformed;
+  ++counters(ingress).rx_dropped;
+}
+
+void Datapath::LearnSource(PortId ingress, VlanId vlan, MacAddress src, Time now) {
+  const LearnOutcome outcome = mac_table_.Learn(src, vlan, ingress, now);
+  if (events_ == nullptr) return;
+  if (outcome.evicted) events_->OnMacEvicted(*outcome.evicted);
+  const MacEntry entry{src, vlan, ingress, /*is_static=*/false, now};
+  if (outcome.kind == LearnOutcome::Kind::kLearned) {
+    events_->OnMacLearned(entry);
+  } else if (outcome.kind == LearnOutcome::Kind::kMoved) {
+    events_->OnMacMoved(entry, outcome.previous_port);
+  }
+}
+
+void Datapath::LearnArpSender(PortId ingress, VlanId vlan, MacAddress eth_src, const ArpPacket& arp,
+                              Time now) {
+  // The sender fields are believed only when they name the station that sent the frame; 0.0.0.0
+  // is a probe (RFC 5227) from a station that has no address yet.
+  if (arp.sender_mac != eth_src || arp.sender_ip.IsZero()) return;
+  std::optional<ArpBinding> before;
+  if (events_ != nullptr) before = arp_table_.Lookup(arp.sender_ip, vlan);
+  const ArpTable::LearnResult result =
+      arp_table_.Learn(arp.sender_ip, vlan, arp.sender_mac, ingress, now);
+  if (events_ == nullptr) return;
+  const ArpBinding binding{arp.sender_ip, vlan, arp.sender_mac, ingress, /*is_static=*/false, now};
+  if (result == ArpTable::LearnResult::kLearned) {
+    events_->OnArpLearned(binding);
+  } else if (result == ArpTable::LearnResult::kChanged) {
+    events_->OnArpChanged(binding, before->mac);
+  }
+}
+
+bool Datapath::AnswerArpRequest(PortId ingress, VlanId vlan, const EthernetFrame& eth,
+                                const ArpPacket& arp) {
+  if (arp.op != ArpOp::kRequest || arp.IsGratuitous()) return false;
+  // The answer goes to the request's sender MAC out of the ingress port; only when that MAC sent
+  // the frame is the ingress port surely the way to it. Otherwise the owner answers instead.
+  bool answer = false;
+  const std::optional<ArpBinding> binding = arp_table_.Lookup(arp.target_ip, vlan);
+  if (binding && arp.sender_mac == eth.src) {
+    const std::optional<PortId> where = mac_table_.Lookup(binding->mac, vlan);
+    // A static binding is answered unless its station sits behind the asking port (it answers
+    // itself there). A dynamic binding is answered only while its MAC is known elsewhere: once
+    // the MAC has aged out the binding may be stale, and the flooded request finds the truth.
+    answer = binding->is_static ? where != ingress : (where && *where != ingress);
+  }
+  if (!answer) {
+    ++stats_.arp_flooded;
+    return false;
+  }
+  // Untagged, as everything an access port sends (even to a priority-tagged request).
+  const size_t size = BuildArpReply(arp_reply_, arp, binding->mac, /*vlan_tci=*/std::nullopt);
+  SendTo(ingress, std::span<const std::byte>(arp_reply_.data(), size));
+  ++stats_.arp_answered;
+  return true;
+}
+
+void Datapath::Forward(PortId ingress, VlanId vlan, MacAddress dst,
+                       std::span<const std::byte> frame) {
+  if (dst.IsMulticast()) {
+    ++stats_.flooded;
+    Flood(ingress, vlan, frame);
+    return;
+  }
+  const std::optional<PortId> egress = mac_table_.Lookup(dst, vlan);
+  if (egress == ingress) {
+    ++stats_.local_dropped;
+    return;
+  }
+  // An entry whose port cannot carry the frame (a static entry for a port since gone) is as good
+  // as none.
+  if (!egress || !CarriesVlan(*egress, vlan)) {
+    ++stats_.flooded;
+    ++stats_.unknown_unicast;
+    Flood(ingress, vlan, frame);
+    return;
+  }
+  ++stats_.unicast_forwarded;
+  SendTo(*egress, frame);
+}
+
+void Datapath::Flood(PortId ingress, VlanId vlan, std::span<const std::byte> frame) {
+  for (PortId port : active_ports_) {
+    if (port != ingress && CarriesVlan(port, vlan)) SendTo(port, frame);
+  }
+}
+
+void Datapath::SendTo(PortId port, std::span<const std::byte> frame) {
+  PortCounters& c = counters(port);
+  if (sink_.Send(port, frame)) {
+    ++c.tx_packets;
+    c.tx_bytes += frame.size();
+  } else {
+    ++c.tx_dropped;
+  }
+}
+
+}  // namespace switchd

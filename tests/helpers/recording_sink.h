@@ -1,0 +1,49 @@
+// RecordingSink: a FrameSink for tests that records every frame the datapath sends, and can be
+// told to refuse sends (all of them, or one port's) to exercise tx_dropped.
+#pragma once
+
+#include <cstddef>
+#include <set>
+#include <span>
+#include <vector>
+
+#include "switchd/core/datapath.h"
+#include "switchd/core/types.h"
+
+namespace switchd::test {
+
+class RecordingSink : public FrameSink {
+ public:
+  struct Sent {
+    PortId port;
+    std::vector<std::byte> frame;
+  };
+
+  // Records the frame and returns true, or records it as refused and returns false when sends
+  // fail (FailAll) or fail on `port` (FailPort).
+  bool Send(PortId port, std::span<const std::byte> frame) override;
+
+  // Frames accepted, in send order.
+  const std::vector<Sent>& sent() const { return sent_; }
+  // Frames refused, in send order.
+  const std::vector<Sent>& refused() const { return refused_; }
+  // The ports of the accepted frames, in send order.
+  std::vector<PortId> ports() const;
+  // The accepted frames sent out of `port`, in send order.
+  std::vector<std::vector<std::byte>> FramesTo(PortId port) const;
+  // Forgets what was sent and refused (but not the failure settings).
+  void Clear();
+
+  // Makes every send fail (true) or succeed again (false).
+  void FailAll(bool fail) { fail_all_ = fail; }
+  // Makes sends out of `port` fail (true) or succeed again (false).
+  void FailPort(PortId port, bool fail = true);
+
+ private:
+  std::vector<Sent> sent_;
+  std::vector<Sent> refused_;
+  bool fail_all_ = false;
+  std::set<PortId> failing_ports_;
+};
+
+}  // namespace switchd::test

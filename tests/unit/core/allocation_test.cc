@@ -1,0 +1,123 @@
+// Checks the hot-path promise of the core: once ports are known, learning, lookup, aging and
+// handling frames never allocate. This file replaces the global operator new of the core test
+// binary with one that counts calls (and otherwise behaves as the standard one).
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include <gtest/gtest.h>
+
+#include "switchd/core/arp_table.h"
+#include "switchd/core/datapath.h"
+#include "switchd/core/mac_table.h"
+#include "tests/helpers/frames.h"
+
+namespace {
+std::atomic<size_t> allocations{0};
+}  // namespace
+
+void* operator new(size_t size) {
+  ++allocations;
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+
+namespace switchd {
+namespace {
+
+using test::At;
+using test::Bytes;
+using test::Ip;
+using test::Mac;
+
+// Counts the allocations made while it is alive.
+class AllocationCounter {
+ public:
+  AllocationCounter() : start_(allocations.load()) {}
+  size_t count() const { return allocations.load() - start_; }
+
+ private:
+  size_t start_;
+};
+
+// Sends nothing anywhere, without allocating.
+class NullSink : public FrameSink {
+ public:
+  bool Send(PortId /*port*/, std::span<const std::byte> /*frame*/) override { return true; }
+};
+
+TEST(AllocationTest, MacTableLearnsLooksUpEvictsAndAgesWithoutAllocating) {
+  MacTable table(64);
+  table.ReservePorts(4);
+  AllocationCounter counter;
+  for (uint16_t i = 0; i < 1000; ++i) {
+    table.Learn(Mac(i), 1, PortId{i % 4u}, At(i / 10));
+    (void)table.Lookup(Mac(i / 2), 1);
+    if (i % 100 == 0) table.Expire(At(i / 10));
+  }
+  table.Remove(Mac(999), 1);
+  table.Flush(PortId{1}, false);
+  EXPECT_EQ(counter.count(), 0u);
+  EXPECT_GT(table.stats().evicted, 0u);
+}
+
+TEST(AllocationTest, ArpTableLearnsLooksUpEvictsAndAgesWithoutAllocating) {
+  ArpTable table(64);
+  AllocationCounter counter;
+  for (uint32_t i = 0; i < 1000; ++i) {
+    table.Learn(Ipv4Address(0x0a000000 + i), 1, Mac(static_cast<uint16_t>(i % 50)), PortId{0},
+                At(i / 10));
+    (void)table.Lookup(Ipv4Address(0x0a000000 + i / 2), 1);
+    if (i % 100 == 0) table.Expire(At(i / 10), std::chrono::seconds(30));
+  }
+  table.RemovePort(PortId{0});
+  EXPECT_EQ(counter.count(), 0u);
+  EXPECT_GT(table.stats().evicted, 0u);
+}
+
+TEST(AllocationTest, DatapathHandlesFramesWithoutAllocating) {
+  NullSink sink;
+  DatapathEvents events;  // does nothing, but makes the datapath build its events
+  Datapath datapath(sink, DatapathConfig{.max_macs = 16, .max_arp = 16}, &events);
+  const PortId p0 = *datapath.AddPort("tap0");
+  const PortId p1 = *datapath.AddPort("tap1");
+  const PortId p2 = *datapath.AddPort("tap2");
+  const MacAddress a = Mac(0xa);
+  const MacAddress b = Mac(0xb);
+  // Frames are built up front: only the datapath is measured.
+  const Bytes from_b = test::MakeGratuitousArp(b, Ip("198.18.0.11"));
+  const Bytes request = test::MakeArpRequest(a, Ip("198.18.0.10"), Ip("198.18.0.11"));
+  const Bytes unknown_request = test::MakeArpRequest(a, Ip("198.18.0.10"), Ip("198.18.0.99"));
+  const Bytes unicast = test::MakeIpv4(b, a, Ip("198.18.0.10"), Ip("198.18.0.11"));
+  const Bytes broadcast = test::MakeIpv4(MacAddress::Broadcast(), a, Ipv4Address(), Ipv4Address());
+  const Bytes runt = test::Truncated(unicast, 10);
+  const Bytes tagged = test::MakeIpv4(b, a, Ipv4Address(), Ipv4Address(), 18, 0x0005);
+  std::vector<Bytes> flood_sources;
+  for (uint16_t i = 0; i < 64; ++i) {
+    flood_sources.push_back(
+        test::MakeIpv4(MacAddress::Broadcast(), Mac(1000 + i), Ipv4Address(), Ipv4Address()));
+  }
+
+  AllocationCounter counter;
+  for (int round = 0; round < 10; ++round) {
+    const Time now = At(round * 100);
+    datapath.Receive(p1, from_b, now);
+    datapath.Receive(p0, request, now);
+    datapath.Receive(p0, unknown_request, now);
+    datapath.Receive(p0, unicast, now);
+    datapath.Receive(p0, broadcast, now);
+    datapath.Receive(p0, runt, now);
+    datapath.Receive(p0, tagged, now);
+    for (const Bytes& frame : flood_sources) datapath.Receive(p2, frame, now);  // evictions
+    datapath.Run(now + std::chrono::seconds(50));
+  }
+  EXPECT_EQ(counter.count(), 0u);
+  EXPECT_GT(datapath.stats().arp_answered, 0u);
+  EXPECT_GT(datapath.stats().unicast_forwarded, 0u);
+  EXPECT_GT(datapath.mac_table().stats().evicted, 0u);
+}
+
+}  // namespace
+}  // namespace switchd
