@@ -1,6 +1,10 @@
-// The control methods: one table mapping each JSON-RPC method name to a handler. JSON in, JSON
-// out, no sockets: the I/O layer that owns ports is reached through PortBackend, so every method is
-// unit-tested with a fake backend. docs/control-protocol.md documents each method.
+// The control methods: one table mapping each JSON-RPC method name to its parameters and handler.
+// JSON in, JSON out, no sockets: the I/O layer that owns ports is reached through PortBackend, so
+// every method is unit-tested with a fake backend. docs/control-protocol.md documents each method.
+//
+// Params are validated in one place, from each method's declared parameters, before its handler
+// runs: required ones present, no unknown names, right JSON types, values parsed (MAC, IPv4, VLAN,
+// port names resolved to ports). Handlers only act on the datapath and the backend.
 #pragma once
 
 #include <optional>
@@ -10,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "switchd/control/json_rpc.h"
 #include "switchd/core/datapath.h"
 #include "switchd/core/status.h"
 #include "switchd/core/types.h"
@@ -19,9 +24,9 @@ namespace switchd {
 // What show-ports reports about a port beyond the datapath's own state.
 struct PortDetails {
   std::string kind = "tap";
-  std::string ifname;                // the interface's current name (may differ after a rename)
-  std::optional<int> ifindex;        // in switchd's namespace; nullopt once moved elsewhere
-  std::optional<MacAddress> mac;     // the interface's MAC, if it could be read
+  std::string ifname;             // the interface's current name (may differ after a rename)
+  std::optional<int> ifindex;     // in switchd's namespace; nullopt once moved elsewhere
+  std::optional<MacAddress> mac;  // the interface's MAC, if it could be read
   bool up = false;
 };
 
@@ -32,8 +37,9 @@ class PortBackend {
   // Creates or attaches the port `name` of `kind` and registers it in the datapath. Errors:
   // kAlreadyExists, kInvalidArgument (bad kind), kSystem (the OS refused).
   virtual Result<PortId> AddPort(std::string_view name, std::string_view kind) = 0;
-  // Closes the port and unregisters it from the datapath.
+  // Closes the port and unregisters it from the datapath (Datapath::RemovePort).
   virtual Status DelPort(PortId port) = 0;
+  // The interface state of a registered port; called for every port by show-ports.
   virtual PortDetails Describe(PortId port) const = 0;
 };
 
@@ -44,11 +50,18 @@ class ControlMethods {
 
   // Runs `method` with `params` (an object; null is treated as {}) at time `now`. Returns the
   // result, or an error Status: kInvalidArgument for bad params, kNotFound for an unknown port or
-  // entry, and so on (docs/control-protocol.md). Precondition: HasMethod(method).
+  // entry, and so on (docs/control-protocol.md). An unknown method is kInternal: callers check
+  // HasMethod first, as the envelope does.
   Result<nlohmann::json> Call(std::string_view method, const nlohmann::json& params, Time now);
 
+  // True for the names in the method table.
   bool HasMethod(std::string_view method) const;
+  // Every method name, in table order.
   std::vector<std::string> MethodNames() const;
+
+  // These methods for HandleRequestLine, every call running at `now`. The dispatcher refers to
+  // this object, which must outlive it.
+  Dispatcher MakeDispatcher(Time now);
 
  private:
   Datapath& datapath_;

@@ -1,0 +1,522 @@
+#include "switchd/control/methods.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <tuple>
+#include <utility>
+
+namespace switchd {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kPortKinds[] = {"tap"};
+constexpr size_t kMaxPortNameSize = 15;  // IFNAMSIZ - 1
+constexpr int64_t kMaxAgingSeconds = 1000000;
+
+// What a parameter holds; each type fills one field of Args, so a method has at most one
+// parameter of each type.
+enum class ParamType {
+  kMac,         // Args::mac
+  kUnicastMac,  // Args::mac, multicast (and broadcast) refused
+  kIp,          // Args::ip
+  kVlan,        // Args::vlan
+  kPort,        // Args::port: the name of an existing port
+  kNewPort,     // Args::new_port: a name for a port to create
+  kPortKind,    // Args::port_kind
+  kSeconds,     // Args::seconds
+};
+
+struct ParamSpec {
+  std::string_view name;
+  ParamType type;
+  bool required;
+};
+
+// A method's params after validation: a field is set when its parameter was given.
+struct Args {
+  std::optional<MacAddress> mac;
+  std::optional<Ipv4Address> ip;
+  std::optional<VlanId> vlan;
+  std::optional<PortId> port;
+  std::string new_port;
+  std::string port_kind{kPortKinds[0]};
+  int64_t seconds = 0;
+};
+
+struct Context {
+  Datapath& datapath;
+  PortBackend& backend;
+  Time now;
+  const Args& args;
+};
+
+using Handler = Result<json> (*)(const Context&);
+
+struct MethodSpec {
+  std::string_view name;
+  std::string_view summary;
+  std::vector<ParamSpec> params;
+  Handler handler;
+};
+
+const std::vector<MethodSpec>& Methods();
+
+const MethodSpec* FindMethod(std::string_view name) {
+  for (const MethodSpec& spec : Methods()) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+// ---- Parameter validation: the one place where params are checked and parsed.
+
+// A JSON value as quoted in an error message: strings in single quotes, scalars as JSON, and
+// arrays and objects elided (they may be large or deeply nested).
+std::string Describe(const json& value) {
+  if (value.is_string()) return QuoteInput(value.get_ref<const std::string&>());
+  if (value.is_array()) return "[...]";
+  if (value.is_object()) return "{...}";
+  return value.dump();
+}
+
+const std::string* AsString(const json& value) {
+  return value.is_string() ? &value.get_ref<const std::string&>() : nullptr;
+}
+
+std::optional<int64_t> AsInteger(const json& value) {
+  if (value.is_number_unsigned()) {
+    const auto v = value.get<uint64_t>();
+    if (v > static_cast<uint64_t>(INT64_MAX)) return INT64_MAX;
+    return static_cast<int64_t>(v);
+  }
+  if (value.is_number_integer()) return value.get<int64_t>();
+  return std::nullopt;
+}
+
+// Linux's rules for interface names (dev_valid_name), which TAP ports are named after.
+bool IsValidPortName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxPortNameSize || name == "." || name == "..") return false;
+  return std::none_of(name.begin(), name.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return c == '/' || c == ':' || byte <= 0x20 || byte == 0x7f;
+  });
+}
+
+std::string PortKindList() {
+  std::string list;
+  for (std::string_view kind : kPortKinds) {
+    if (!list.empty()) list += ", ";
+    list += kind;
+  }
+  return list;
+}
+
+Status ParseMac(const json& value, bool unicast_only, Args& args) {
+  const std::string* text = AsString(value);
+  const std::optional<MacAddress> mac = text ? MacAddress::Parse(*text) : std::nullopt;
+  if (!mac) {
+    return Status::InvalidArgument("invalid MAC address " + Describe(value) +
+                                   " (expected aa:bb:cc:dd:ee:ff)");
+  }
+  if (unicast_only && mac->IsMulticast()) {
+    return Status::InvalidArgument("multicast MAC address '" + mac->ToString() +
+                                   "' cannot be added (expected a unicast address)");
+  }
+  args.mac = *mac;
+  return Status::Ok();
+}
+
+Status ParseParam(const ParamSpec& spec, const json& value, const Datapath& datapath, Args& args) {
+  switch (spec.type) {
+    case ParamType::kMac:
+    case ParamType::kUnicastMac:
+      return ParseMac(value, spec.type == ParamType::kUnicastMac, args);
+    case ParamType::kIp: {
+      const std::string* text = AsString(value);
+      args.ip = text ? Ipv4Address::Parse(*text) : std::nullopt;
+      if (!args.ip) {
+        return Status::InvalidArgument("invalid IPv4 address " + Describe(value) +
+                                       " (expected a.b.c.d)");
+      }
+      return Status::Ok();
+    }
+    case ParamType::kVlan: {
+      const std::optional<int64_t> vlan = AsInteger(value);
+      if (!vlan || *vlan < 1 || *vlan > kMaxVlan) {
+        return Status::InvalidArgument("invalid VLAN " + Describe(value) +
+                                       " (expected an integer 1..4094)");
+      }
+      args.vlan = static_cast<VlanId>(*vlan);
+      return Status::Ok();
+    }
+    case ParamType::kPort: {
+      const std::string* name = AsString(value);
+      if (!name) {
+        return Status::InvalidArgument("invalid port name " + Describe(value) +
+                                       " (expected a string)");
+      }
+      args.port = datapath.FindPort(*name);
+      if (!args.port) return Status::NotFound("unknown port " + QuoteInput(*name));
+      return Status::Ok();
+    }
+    case ParamType::kNewPort: {
+      const std::string* name = AsString(value);
+      if (!name || !IsValidPortName(*name)) {
+        return Status::InvalidArgument(
+            "invalid port name " + Describe(value) +
+            " (expected 1-15 characters, no '/', ':' or whitespace, not '.' or '..')");
+      }
+      args.new_port = *name;
+      return Status::Ok();
+    }
+    case ParamType::kPortKind: {
+      const std::string* kind = AsString(value);
+      if (!kind ||
+          std::find(std::begin(kPortKinds), std::end(kPortKinds), *kind) == std::end(kPortKinds)) {
+        return Status::InvalidArgument("unsupported port kind " + Describe(value) +
+                                       " (valid kinds: " + PortKindList() + ")");
+      }
+      args.port_kind = *kind;
+      return Status::Ok();
+    }
+    case ParamType::kSeconds: {
+      const std::optional<int64_t> seconds = AsInteger(value);
+      if (!seconds || *seconds < 1 || *seconds > kMaxAgingSeconds) {
+        return Status::InvalidArgument("invalid aging time " + Describe(value) +
+                                       " (expected an integer 1..1000000 seconds)");
+      }
+      args.seconds = *seconds;
+      return Status::Ok();
+    }
+  }
+  return Status::Internal("unhandled parameter type");
+}
+
+std::string ParamList(const MethodSpec& method) {
+  std::string list;
+  for (const ParamSpec& param : method.params) {
+    if (!list.empty()) list += ", ";
+    list += param.name;
+  }
+  return list;
+}
+
+// Checks `params` against `method`'s declared parameters and parses them into `args`. A parameter
+// given as null counts as omitted.
+Status ParseArgs(const MethodSpec& method, const json& params, const Datapath& datapath,
+                 Args& args) {
+  if (!params.is_null() && !params.is_object()) {
+    return Status::InvalidArgument("params must be an object (named parameters)");
+  }
+  for (const auto& [key, value] : params.items()) {
+    const bool known = std::any_of(method.params.begin(), method.params.end(),
+                                   [&](const ParamSpec& spec) { return spec.name == key; });
+    if (!known) {
+      const std::string expected =
+          method.params.empty() ? "it takes none" : "expected " + ParamList(method);
+      return Status::InvalidArgument("unknown parameter " + QuoteInput(key) + " for '" +
+                                     std::string(method.name) + "' (" + expected + ")");
+    }
+  }
+  for (const ParamSpec& spec : method.params) {
+    const auto it = params.is_object() ? params.find(spec.name) : params.end();
+    if (it == params.end() || it->is_null()) {
+      if (!spec.required) continue;
+      return Status::InvalidArgument("missing parameter '" + std::string(spec.name) + "' for '" +
+                                     std::string(method.name) + "'");
+    }
+    if (Status status = ParseParam(spec, *it, datapath, args); !status.ok()) return status;
+  }
+  return Status::Ok();
+}
+
+// ---- Result formatting.
+
+// Whole seconds from `since` to `now`; never negative (an entry refreshed "after" now reads 0).
+int64_t AgeSeconds(Time now, Time since) {
+  if (now <= since) return 0;
+  return std::chrono::duration_cast<std::chrono::seconds>(now - since).count();
+}
+
+// The number users see: PortIds count from 0, the protocol's port numbers from 1.
+uint32_t PortNumber(PortId port) { return ToIndex(port) + 1; }
+
+json PortNameOrNull(const Datapath& datapath, PortId port) {
+  if (!datapath.HasPort(port)) return nullptr;
+  return datapath.port_name(port);
+}
+
+json PortJson(const Context& ctx, const PortInfo& port) {
+  const PortDetails details = ctx.backend.Describe(port.id);
+  const PortCounters& c = port.counters;
+  return json{
+      {"name", port.name},
+      {"index", PortNumber(port.id)},
+      {"kind", details.kind},
+      {"ifname", details.ifname},
+      {"ifindex", details.ifindex ? json(*details.ifindex) : json(nullptr)},
+      {"mac", details.mac ? json(details.mac->ToString()) : json(nullptr)},
+      {"up", details.up},
+      {"vlan", port.access_vlan},
+      {"rx_packets", c.rx_packets},
+      {"rx_bytes", c.rx_bytes},
+      {"tx_packets", c.tx_packets},
+      {"tx_bytes", c.tx_bytes},
+      {"drops", c.drops()},
+      {"rx_dropped", c.rx_dropped},
+      {"tx_dropped", c.tx_dropped},
+      {"macs", ctx.datapath.mac_table().CountOnPort(port.id)},
+  };
+}
+
+json ParamsHelp(const MethodSpec& method) {
+  static constexpr std::string_view kTypeNames[] = {
+      "MAC", "unicast MAC", "IPv4", "VLAN", "port", "new port name", "port kind", "seconds"};
+  json params = json::array();
+  for (const ParamSpec& param : method.params) {
+    params.push_back({{"name", param.name},
+                      {"type", kTypeNames[static_cast<size_t>(param.type)]},
+                      {"required", param.required}});
+  }
+  return params;
+}
+
+// ---- Handlers: params are already validated; they act and format.
+
+Result<json> ShowPorts(const Context& ctx) {
+  json ports = json::array();
+  for (const PortInfo& port : ctx.datapath.Ports()) ports.push_back(PortJson(ctx, port));
+  return ports;
+}
+
+Result<json> ShowMacs(const Context& ctx) {
+  std::vector<MacEntry> entries = ctx.datapath.mac_table().Entries();
+  std::erase_if(entries, [&](const MacEntry& e) {
+    return (ctx.args.port && e.port != *ctx.args.port) ||
+           (ctx.args.vlan && e.vlan != *ctx.args.vlan);
+  });
+  std::sort(entries.begin(), entries.end(), [](const MacEntry& a, const MacEntry& b) {
+    return std::tuple(ToIndex(a.port), a.vlan, a.mac) < std::tuple(ToIndex(b.port), b.vlan, b.mac);
+  });
+  json macs = json::array();
+  for (const MacEntry& e : entries) {
+    macs.push_back({{"mac", e.mac.ToString()},
+                    {"port", PortNameOrNull(ctx.datapath, e.port)},
+                    {"vlan", e.vlan},
+                    {"type", e.is_static ? "static" : "dynamic"},
+                    {"age", AgeSeconds(ctx.now, e.last_seen)}});
+  }
+  return macs;
+}
+
+Result<json> ShowArp(const Context& ctx) {
+  std::vector<ArpBinding> bindings = ctx.datapath.arp_table().Entries();
+  std::erase_if(bindings,
+                [&](const ArpBinding& b) { return ctx.args.vlan && b.vlan != *ctx.args.vlan; });
+  std::sort(bindings.begin(), bindings.end(), [](const ArpBinding& a, const ArpBinding& b) {
+    return std::tuple(a.vlan, a.ip) < std::tuple(b.vlan, b.ip);
+  });
+  json arp = json::array();
+  for (const ArpBinding& b : bindings) {
+    const std::optional<PortId> port = ctx.datapath.mac_table().Lookup(b.mac, b.vlan);
+    arp.push_back({{"ip", b.ip.ToString()},
+                   {"mac", b.mac.ToString()},
+                   {"port", port ? PortNameOrNull(ctx.datapath, *port) : json(nullptr)},
+                   {"vlan", b.vlan},
+                   {"type", b.is_static ? "static" : "dynamic"},
+                   {"age", AgeSeconds(ctx.now, b.last_seen)}});
+  }
+  return arp;
+}
+
+Result<json> ShowStats(const Context& ctx) {
+  const MacTable& macs = ctx.datapath.mac_table();
+  const ArpTable& arp = ctx.datapath.arp_table();
+  const DatapathStats& frames = ctx.datapath.stats();
+  const size_t static_macs = macs.static_count();
+  const size_t static_arp = arp.static_count();
+  return json{
+      {"macs",
+       {{"current", macs.size()},
+        {"max", macs.capacity()},
+        {"static", static_macs},
+        {"learned", macs.stats().learned},
+        {"moved", macs.stats().moved},
+        {"expired", macs.stats().expired},
+        {"evicted", macs.stats().evicted},
+        {"not_learned", macs.stats().not_learned}}},
+      {"arp",
+       {{"current", arp.size()},
+        {"max", arp.capacity()},
+        {"static", static_arp},
+        {"learned", arp.stats().learned},
+        {"changed", arp.stats().changed},
+        {"expired", arp.stats().expired},
+        {"evicted", arp.stats().evicted},
+        {"not_learned", arp.stats().not_learned},
+        {"answered", frames.arp_answered},
+        {"flooded", frames.arp_flooded}}},
+      {"frames",
+       {{"malformed", frames.malformed},
+        {"vlan_dropped", frames.vlan_dropped},
+        {"local_dropped", frames.local_dropped},
+        {"unicast_forwarded", frames.unicast_forwarded},
+        {"flooded", frames.flooded},
+        {"unknown_unicast", frames.unknown_unicast}}},
+      {"aging",
+       std::chrono::duration_cast<std::chrono::seconds>(ctx.datapath.aging_time()).count()},
+      {"ports", ctx.datapath.Ports().size()},
+  };
+}
+
+Result<json> AddPort(const Context& ctx) {
+  const std::string& name = ctx.args.new_port;
+  if (ctx.datapath.FindPort(name)) {
+    return Status::AlreadyExists("port " + QuoteInput(name) + " already exists");
+  }
+  Result<PortId> id = ctx.backend.AddPort(name, ctx.args.port_kind);
+  if (!id.ok()) return id.status();
+  for (const PortInfo& port : ctx.datapath.Ports()) {
+    if (port.id == *id) return PortJson(ctx, port);
+  }
+  return Status::Internal("port " + QuoteInput(name) + " was added but is not in the datapath");
+}
+
+Result<json> DelPort(const Context& ctx) {
+  if (Status status = ctx.backend.DelPort(*ctx.args.port); !status.ok()) return status;
+  return json::object();
+}
+
+Result<json> AddMac(const Context& ctx) {
+  const Args& a = ctx.args;
+  Status status =
+      ctx.datapath.mac_table().AddStatic(*a.mac, a.vlan.value_or(kDefaultVlan), *a.port, ctx.now);
+  if (!status.ok()) return status;
+  return json::object();
+}
+
+Result<json> DelMac(const Context& ctx) {
+  const Args& a = ctx.args;
+  MacTable& table = ctx.datapath.mac_table();
+  const size_t removed = a.vlan ? (table.Remove(*a.mac, *a.vlan) ? 1 : 0) : table.RemoveMac(*a.mac);
+  if (removed == 0) {
+    return Status::NotFound("no MAC entry for '" + a.mac->ToString() + "'" +
+                            (a.vlan ? " in VLAN " + std::to_string(*a.vlan) : ""));
+  }
+  return json{{"removed", removed}};
+}
+
+Result<json> FlushMacs(const Context& ctx) {
+  const size_t flushed = ctx.datapath.mac_table().Flush(ctx.args.port, /*include_static=*/false);
+  return json{{"flushed", flushed}};
+}
+
+Result<json> AddArp(const Context& ctx) {
+  const Args& a = ctx.args;
+  Status status =
+      ctx.datapath.arp_table().AddStatic(*a.ip, a.vlan.value_or(kDefaultVlan), *a.mac, ctx.now);
+  if (!status.ok()) return status;
+  return json::object();
+}
+
+Result<json> DelArp(const Context& ctx) {
+  const Args& a = ctx.args;
+  ArpTable& table = ctx.datapath.arp_table();
+  const size_t removed = a.vlan ? (table.Remove(*a.ip, *a.vlan) ? 1 : 0) : table.RemoveIp(*a.ip);
+  if (removed == 0) {
+    return Status::NotFound("no ARP binding for '" + a.ip->ToString() + "'" +
+                            (a.vlan ? " in VLAN " + std::to_string(*a.vlan) : ""));
+  }
+  return json{{"removed", removed}};
+}
+
+Result<json> SetAging(const Context& ctx) {
+  ctx.datapath.set_aging_time(std::chrono::seconds(ctx.args.seconds));
+  return json{{"aging", ctx.args.seconds}};
+}
+
+Result<json> Version(const Context&) { return json{{"version", SWITCHD_VERSION}}; }
+
+Result<json> Help(const Context&) {
+  json methods = json::array();
+  for (const MethodSpec& method : Methods()) {
+    methods.push_back(
+        {{"method", method.name}, {"summary", method.summary}, {"params", ParamsHelp(method)}});
+  }
+  return methods;
+}
+
+// The method table. docs/control-protocol.md describes each entry; keep the two in step.
+const std::vector<MethodSpec>& Methods() {
+  using enum ParamType;
+  constexpr bool kRequired = true;
+  constexpr bool kOptional = false;
+  // clang-format off
+  static const std::vector<MethodSpec> kMethods = {
+      {"show-ports", "list the ports with their counters", {}, ShowPorts},
+      {"show-macs", "list the MAC table",
+       {{"port", kPort, kOptional}, {"vlan", kVlan, kOptional}}, ShowMacs},
+      {"show-arp", "list the ARP table",
+       {{"vlan", kVlan, kOptional}}, ShowArp},
+      {"show-stats", "show table and forwarding counters", {}, ShowStats},
+      {"add-port", "create or attach a port",
+       {{"name", kNewPort, kRequired}, {"kind", kPortKind, kOptional}}, AddPort},
+      {"del-port", "remove a port with its MAC entries",
+       {{"name", kPort, kRequired}}, DelPort},
+      {"add-mac", "add or replace a static MAC entry",
+       {{"mac", kUnicastMac, kRequired}, {"port", kPort, kRequired}, {"vlan", kVlan, kOptional}},
+       AddMac},
+      {"del-mac", "remove a MAC entry (every VLAN unless vlan is given)",
+       {{"mac", kMac, kRequired}, {"vlan", kVlan, kOptional}}, DelMac},
+      {"flush-macs", "remove the dynamic MAC entries (of one port if given)",
+       {{"port", kPort, kOptional}}, FlushMacs},
+      {"add-arp", "add or replace a static ARP binding",
+       {{"ip", kIp, kRequired}, {"mac", kUnicastMac, kRequired}, {"vlan", kVlan, kOptional}},
+       AddArp},
+      {"del-arp", "remove an ARP binding (every VLAN unless vlan is given)",
+       {{"ip", kIp, kRequired}, {"vlan", kVlan, kOptional}}, DelArp},
+      {"set-aging", "set the aging time of dynamic entries",
+       {{"seconds", kSeconds, kRequired}}, SetAging},
+      {"version", "show the daemon's version", {}, Version},
+      {"help", "list the methods and their params", {}, Help},
+  };
+  // clang-format on
+  return kMethods;
+}
+
+}  // namespace
+
+ControlMethods::ControlMethods(Datapath& datapath, PortBackend& backend)
+    : datapath_(datapath), backend_(backend) {}
+
+Result<json> ControlMethods::Call(std::string_view method, const json& params, Time now) {
+  const MethodSpec* spec = FindMethod(method);
+  if (spec == nullptr) return Status::Internal("unknown method " + QuoteInput(method));
+  Args args;
+  if (Status status = ParseArgs(*spec, params, datapath_, args); !status.ok()) return status;
+  return spec->handler(Context{datapath_, backend_, now, args});
+}
+
+bool ControlMethods::HasMethod(std::string_view method) const {
+  return FindMethod(method) != nullptr;
+}
+
+std::vector<std::string> ControlMethods::MethodNames() const {
+  std::vector<std::string> names;
+  for (const MethodSpec& spec : Methods()) names.emplace_back(spec.name);
+  return names;
+}
+
+Dispatcher ControlMethods::MakeDispatcher(Time now) {
+  return Dispatcher{
+      [this](std::string_view method) { return HasMethod(method); },
+      [this, now](std::string_view method, const json& params) {
+        return Call(method, params, now);
+      },
+  };
+}
+
+}  // namespace switchd
