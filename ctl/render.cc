@@ -1,0 +1,292 @@
+#include "ctl/render.h"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+#include <vector>
+
+namespace switchd::ctl {
+
+namespace {
+
+using nlohmann::json;
+
+// Terminal columns taken by `text`: UTF-8 continuation bytes take none. Good enough for names
+// and addresses; wide characters are not worth a wcwidth table here.
+size_t DisplayWidth(std::string_view text) {
+  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+  }));
+}
+
+void Pad(std::string& out, size_t n) { out.append(n, ' '); }
+
+// The field `key` of `object`, or null when `object` is not an object or lacks it. Never throws,
+// unlike json::at and json::value.
+const json& Field(const json& object, std::string_view key) {
+  static const json kNull;
+  if (!object.is_object()) return kNull;
+  const auto it = object.find(key);
+  return it == object.end() ? kNull : *it;
+}
+
+void TrimTrailingSpaces(std::string& line) {
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+}
+
+// "n entries" / "1 entry".
+std::string Entries(const json& n) {
+  return FormatCell(n) + (n.is_number_integer() && n.get<int64_t>() == 1 ? " entry" : " entries");
+}
+
+// A result {"<key>": n} -> "<verb> n entries"; anything else prints as JSON.
+std::string RenderCount(const json& result, std::string_view key, std::string_view verb) {
+  const json& n = Field(result, key);
+  if (!n.is_number_integer()) return RenderJson(result);
+  return std::string(verb) + " " + Entries(n) + "\n";
+}
+
+// A labelled block: section titles at the left margin, "label: value" lines indented under
+// them with the values right-aligned in one column.
+class Block {
+ public:
+  void Title(std::string text) { lines_.push_back({std::move(text), "", false}); }
+  void Item(std::string label, std::string value) {
+    lines_.push_back({std::move(label) + ":", std::move(value), true});
+  }
+  // Adds every field of `section` not in `known`, labelled by its key ("not_learned" reads
+  // "not learned"), so counters added to the daemon show up before switchctl learns them.
+  void Rest(const json& section, std::span<const std::string_view> known) {
+    if (!section.is_object()) return;
+    for (const auto& [key, value] : section.items()) {
+      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+      std::string label = Sanitize(key);
+      std::replace(label.begin(), label.end(), '_', ' ');
+      Item(std::move(label), FormatCell(value));
+    }
+  }
+
+  std::string Render() const {
+    size_t label_width = 0;
+    size_t value_width = 0;
+    for (const Line& line : lines_) {
+      if (!line.indented) continue;
+      label_width = std::max(label_width, DisplayWidth(line.label));
+      value_width = std::max(value_width, DisplayWidth(line.value));
+    }
+    std::string out;
+    for (const Line& line : lines_) {
+      if (!line.indented) {
+        out += line.label + "\n";
+        continue;
+      }
+      out += "  " + line.label;
+      Pad(out, label_width - DisplayWidth(line.label) + 2 + value_width - DisplayWidth(line.value));
+      out += line.value + "\n";
+    }
+    return out;
+  }
+
+ private:
+  struct Line {
+    std::string label;
+    std::string value;
+    bool indented;
+  };
+  std::vector<Line> lines_;
+};
+
+// "MAC table: 3/8192 entries, 0 static" and the section's counters.
+void TableSection(Block& block, std::string_view title, const json& section,
+                  std::span<const std::pair<std::string_view, std::string_view>> counters) {
+  block.Title(std::string(title) + ": " + FormatCell(Field(section, "current")) + "/" +
+              FormatCell(Field(section, "max")) + " entries, " +
+              FormatCell(Field(section, "static")) + " static");
+  std::vector<std::string_view> known = {"current", "max", "static"};
+  for (const auto& [key, label] : counters) {
+    block.Item(std::string(label), FormatCell(Field(section, key)));
+    known.push_back(key);
+  }
+  block.Rest(section, known);
+}
+
+constexpr std::array kPortColumns = {
+    Column{"NAME", "name"},
+    Column{"INDEX", "index", Align::kRight},
+    Column{"KIND", "kind"},
+    Column{"IFNAME", "ifname"},
+    Column{"MAC", "mac"},
+    Column{"UP", "up"},
+    Column{"RX-PKTS", "rx_packets", Align::kRight},
+    Column{"TX-PKTS", "tx_packets", Align::kRight},
+    Column{"RX-BYTES", "rx_bytes", Align::kRight},
+    Column{"TX-BYTES", "tx_bytes", Align::kRight},
+    Column{"DROPS", "drops", Align::kRight},
+    Column{"MACS", "macs", Align::kRight},
+};
+
+constexpr std::array kMacColumns = {
+    Column{"PORT", "port"}, Column{"VLAN", "vlan", Align::kRight}, Column{"MAC", "mac"},
+    Column{"TYPE", "type"}, Column{"AGE", "age", Align::kRight},
+};
+
+constexpr std::array kArpColumns = {
+    Column{"IP", "ip"},     Column{"VLAN", "vlan", Align::kRight},
+    Column{"MAC", "mac"},   Column{"PORT", "port"},
+    Column{"TYPE", "type"}, Column{"AGE", "age", Align::kRight},
+};
+
+}  // namespace
+
+std::string Sanitize(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) c = '?';
+  }
+  return out;
+}
+
+std::string FormatCell(const json& value) {
+  switch (value.type()) {
+    case json::value_t::null:
+    case json::value_t::discarded:
+      return "-";
+    case json::value_t::string:
+      return Sanitize(value.get_ref<const std::string&>());
+    case json::value_t::boolean:
+      return value.get<bool>() ? "yes" : "no";
+    default:
+      return Sanitize(value.dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+}
+
+std::string RenderJson(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::string RenderTable(std::span<const Column> columns, const json& rows) {
+  if (!rows.is_array()) return RenderJson(rows);
+  std::vector<std::vector<std::string>> cells;
+  cells.reserve(rows.size());
+  std::vector<size_t> widths;
+  for (const Column& column : columns) widths.push_back(DisplayWidth(column.header));
+  for (const json& row : rows) {
+    std::vector<std::string>& line = cells.emplace_back();
+    for (size_t i = 0; i < columns.size(); ++i) {
+      line.push_back(FormatCell(Field(row, columns[i].field)));
+      widths[i] = std::max(widths[i], DisplayWidth(line.back()));
+    }
+  }
+  std::string out;
+  auto append_line = [&](auto&& cell_text) {
+    std::string line;
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (i > 0) line += "  ";
+      const std::string_view text = cell_text(i);
+      const size_t padding = widths[i] - DisplayWidth(text);
+      if (columns[i].align == Align::kRight) Pad(line, padding);
+      line += text;
+      if (columns[i].align == Align::kLeft) Pad(line, padding);
+    }
+    TrimTrailingSpaces(line);
+    out += line + "\n";
+  };
+  append_line([&](size_t i) { return columns[i].header; });
+  for (const auto& line : cells) {
+    append_line([&](size_t i) { return std::string_view(line[i]); });
+  }
+  return out;
+}
+
+std::string RenderPorts(const json& result) { return RenderTable(kPortColumns, result); }
+
+std::string RenderMacs(const json& result) { return RenderTable(kMacColumns, result); }
+
+std::string RenderArp(const json& result) { return RenderTable(kArpColumns, result); }
+
+std::string RenderStats(const json& result) {
+  if (!result.is_object()) return RenderJson(result);
+  Block block;
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 5> kMacCounters = {{
+      {"learned", "learned"},
+      {"moved", "moved"},
+      {"expired", "expired"},
+      {"evicted", "evicted"},
+      {"not_learned", "not learned"},
+  }};
+  TableSection(block, "MAC table", Field(result, "macs"), kMacCounters);
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 7> kArpCounters = {{
+      {"learned", "learned"},
+      {"changed", "changed"},
+      {"expired", "expired"},
+      {"evicted", "evicted"},
+      {"not_learned", "not learned"},
+      {"answered", "answered"},
+      {"flooded", "flooded"},
+  }};
+  TableSection(block, "ARP table", Field(result, "arp"), kArpCounters);
+
+  block.Title("frames:");
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kFrameCounters = {{
+      {"unicast_forwarded", "unicast forwarded"},
+      {"flooded", "flooded"},
+      {"unknown_unicast", "unknown unicast"},
+      {"malformed", "malformed"},
+      {"vlan_dropped", "VLAN dropped"},
+      {"local_dropped", "local dropped"},
+  }};
+  const json& frames = Field(result, "frames");
+  std::vector<std::string_view> known_frames;
+  for (const auto& [key, label] : kFrameCounters) {
+    block.Item(std::string(label), FormatCell(Field(frames, key)));
+    known_frames.push_back(key);
+  }
+  block.Rest(frames, known_frames);
+
+  block.Title("aging: " + FormatCell(Field(result, "aging")) + " s");
+  block.Title("ports: " + FormatCell(Field(result, "ports")));
+  // Top-level fields added to the daemon later: scalars as "key: value", objects as sections.
+  static constexpr std::array<std::string_view, 5> kKnown = {"macs", "arp", "frames", "aging",
+                                                             "ports"};
+  for (const auto& [key, value] : result.items()) {
+    if (std::find(kKnown.begin(), kKnown.end(), key) != kKnown.end()) continue;
+    if (value.is_object()) {
+      block.Title(Sanitize(key) + ":");
+      block.Rest(value, {});
+    } else {
+      block.Title(Sanitize(key) + ": " + FormatCell(value));
+    }
+  }
+  return block.Render();
+}
+
+std::string RenderPort(const json& result) {
+  if (result.is_object() && result.empty()) return "";
+  if (!result.is_object()) return RenderJson(result);
+  return RenderPorts(json::array({result}));
+}
+
+std::string RenderEmpty(const json& result) {
+  if ((result.is_object() || result.is_array()) && result.empty()) return "";
+  if (result.is_null()) return "";
+  return RenderJson(result);
+}
+
+std::string RenderFlushed(const json& result) { return RenderCount(result, "flushed", "flushed"); }
+
+std::string RenderRemoved(const json& result) { return RenderCount(result, "removed", "removed"); }
+
+std::string RenderAging(const json& result) {
+  const json& seconds = Field(result, "aging");
+  if (!seconds.is_number_integer()) return RenderJson(result);
+  return "aging " + FormatCell(seconds) + " s\n";
+}
+
+std::string RenderVersion(const json& result) {
+  const json& version = Field(result, "version");
+  if (!version.is_string()) return RenderJson(result);
+  return "switchd " + FormatCell(version) + "\n";
+}
+
+}  // namespace switchd::ctl

@@ -1,0 +1,65 @@
+// Text rendering of the daemon's JSON results: pure functions, JSON in, text out.
+//
+// Every table goes through RenderTable (one header line, aligned columns, numbers right-aligned),
+// so show-ports, show-macs and show-arp cannot drift apart. Renderers never throw: a value of an
+// unexpected type prints as its JSON, a missing or null field prints "-", and a result of an
+// unexpected shape prints as one line of JSON. Every rendered line ends with '\n'; an empty
+// string means "print nothing".
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace switchd::ctl {
+
+enum class Align { kLeft, kRight };
+
+// One column of a table: its header, the JSON field it shows, and its alignment.
+struct Column {
+  std::string_view header;
+  std::string_view field;
+  Align align = Align::kLeft;
+};
+
+// Renders `rows` (a JSON array of objects) as a header line plus one line per row, columns
+// separated by two spaces, no trailing spaces. Non-array `rows` render as their JSON.
+std::string RenderTable(std::span<const Column> columns, const nlohmann::json& rows);
+
+// Formats one JSON value for a table cell: strings as-is (control characters become '?'),
+// numbers in decimal, booleans as yes/no, null as "-", anything else as its JSON.
+std::string FormatCell(const nlohmann::json& value);
+
+// The result renderers, one per result shape in docs/control-protocol.md.
+
+// show-ports (and add-port's port object, as a one-row table).
+std::string RenderPorts(const nlohmann::json& result);
+// show-macs.
+std::string RenderMacs(const nlohmann::json& result);
+// show-arp.
+std::string RenderArp(const nlohmann::json& result);
+// show-stats: a labelled block (MAC table, ARP table, frames, aging, ports).
+std::string RenderStats(const nlohmann::json& result);
+// add-port: nothing for {}, else the port as a one-row show-ports table.
+std::string RenderPort(const nlohmann::json& result);
+// Commands whose result is {}: nothing (a non-empty result prints as JSON).
+std::string RenderEmpty(const nlohmann::json& result);
+// {"flushed": n} -> "flushed n entries" ("1 entry" when n is 1).
+std::string RenderFlushed(const nlohmann::json& result);
+// {"removed": n} -> "removed n entries" ("1 entry" when n is 1).
+std::string RenderRemoved(const nlohmann::json& result);
+// {"aging": n} -> "aging n s".
+std::string RenderAging(const nlohmann::json& result);
+// {"version": v} -> "switchd v".
+std::string RenderVersion(const nlohmann::json& result);
+
+// The one JSON form switchctl prints for --json and for unexpected shapes: one line, no spaces,
+// invalid UTF-8 replaced (never throws), terminated by '\n'.
+std::string RenderJson(const nlohmann::json& value);
+
+// Makes daemon-supplied text safe for one terminal line: control characters become '?'.
+std::string Sanitize(std::string_view text);
+
+}  // namespace switchd::ctl

@@ -1,0 +1,61 @@
+#include "ctl/switchctl.h"
+
+#include <exception>
+#include <string>
+#include <variant>
+
+#include "ctl/commands.h"
+#include "ctl/render.h"
+
+namespace switchd::ctl {
+
+namespace {
+
+int Fail(std::ostream& err, ExitCode code, std::string_view message) {
+  err << "switchctl: " << message << "\n";
+  err.flush();
+  return static_cast<int>(code);
+}
+
+int Write(std::ostream& out, std::ostream& err, std::string_view text) {
+  out << text;
+  out.flush();
+  // A full disk or a closed pipe must not pass for success.
+  if (!out) return Fail(err, ExitCode::kFailure, "cannot write the output");
+  return static_cast<int>(ExitCode::kOk);
+}
+
+int RunOrThrow(std::span<const std::string_view> args, const Caller& call, std::ostream& out,
+               std::ostream& err) {
+  auto parsed = ParseCommandLine(args);
+  if (const auto* error = std::get_if<CtlError>(&parsed)) {
+    return Fail(err, error->exit_code, error->message);
+  }
+  const CommandLine& line = std::get<CommandLine>(parsed);
+  switch (line.action) {
+    case CommandLine::Action::kHelp:
+      return Write(out, err, line.command != nullptr ? CommandHelp(*line.command) : HelpText());
+    case CommandLine::Action::kVersion:
+      return Write(out, err, "switchctl " SWITCHD_VERSION "\n");
+    case CommandLine::Action::kCall:
+      break;
+  }
+  const Result<nlohmann::json> result = call(line.socket_path, line.command->name, line.params);
+  // Every failure, whatever its cause (daemon error, no daemon, timeout), exits 1.
+  if (!result.ok()) return Fail(err, ExitCode::kFailure, result.status().message());
+  return Write(out, err, line.json ? RenderJson(*result) : line.command->render(*result));
+}
+
+}  // namespace
+
+int Run(std::span<const std::string_view> args, const Caller& call, std::ostream& out,
+        std::ostream& err) {
+  try {
+    return RunOrThrow(args, call, out, err);
+  } catch (const std::exception& e) {
+    // Only a bug (or std::bad_alloc) gets here; still one line, never a stack trace.
+    return Fail(err, ExitCode::kFailure, std::string("internal error: ") + e.what());
+  }
+}
+
+}  // namespace switchd::ctl

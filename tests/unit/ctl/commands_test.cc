@@ -1,0 +1,361 @@
+#include "ctl/commands.h"
+
+#include <initializer_list>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace switchd::ctl {
+namespace {
+
+using nlohmann::json;
+
+std::variant<CommandLine, CtlError> Parse(std::initializer_list<std::string_view> args) {
+  const std::vector<std::string_view> v(args);
+  return ParseCommandLine(v);
+}
+
+CommandLine ParseOk(std::initializer_list<std::string_view> args) {
+  auto parsed = Parse(args);
+  if (auto* error = std::get_if<CtlError>(&parsed)) {
+    ADD_FAILURE() << "unexpected error: " << error->message;
+    return {};
+  }
+  return std::get<CommandLine>(parsed);
+}
+
+CtlError ParseError(std::initializer_list<std::string_view> args) {
+  auto parsed = Parse(args);
+  if (!std::holds_alternative<CtlError>(parsed)) {
+    ADD_FAILURE() << "parsed, but an error was expected";
+    return {};
+  }
+  return std::get<CtlError>(parsed);
+}
+
+struct CallCase {
+  std::vector<std::string_view> args;
+  std::string method;
+  json params;
+};
+
+TEST(CommandsTest, ParsesEveryCommandToItsMethodAndParams) {
+  const std::vector<CallCase> cases = {
+      {{"show-ports"}, "show-ports", json::object()},
+      {{"show-macs"}, "show-macs", json::object()},
+      {{"show-macs", "tap0"}, "show-macs", {{"port", "tap0"}}},
+      {{"show-macs", "--vlan", "10"}, "show-macs", {{"vlan", 10}}},
+      {{"show-macs", "tap0", "--vlan=10"}, "show-macs", {{"port", "tap0"}, {"vlan", 10}}},
+      {{"show-macs", "--vlan", "10", "tap0"}, "show-macs", {{"port", "tap0"}, {"vlan", 10}}},
+      {{"show-arp"}, "show-arp", json::object()},
+      {{"show-arp", "--vlan", "4094"}, "show-arp", {{"vlan", 4094}}},
+      {{"show-stats"}, "show-stats", json::object()},
+      {{"add-port", "tap0"}, "add-port", {{"name", "tap0"}}},
+      {{"add-port", "vm0", "--kind", "vm"}, "add-port", {{"name", "vm0"}, {"kind", "vm"}}},
+      {{"del-port", "tap0"}, "del-port", {{"name", "tap0"}}},
+      {{"add-mac", "02:00:00:00:00:01", "tap0"},
+       "add-mac",
+       {{"mac", "02:00:00:00:00:01"}, {"port", "tap0"}}},
+      {{"add-mac", "02:AA:BB:CC:DD:EE", "tap0", "--vlan", "20"},
+       "add-mac",
+       {{"mac", "02:aa:bb:cc:dd:ee"}, {"port", "tap0"}, {"vlan", 20}}},
+      {{"del-mac", "02:00:00:00:00:01"}, "del-mac", {{"mac", "02:00:00:00:00:01"}}},
+      {{"del-mac", "02:00:00:00:00:01", "--vlan", "3"},
+       "del-mac",
+       {{"mac", "02:00:00:00:00:01"}, {"vlan", 3}}},
+      {{"flush-macs"}, "flush-macs", json::object()},
+      {{"flush-macs", "tap0"}, "flush-macs", {{"port", "tap0"}}},
+      {{"add-arp", "198.18.0.2", "02:00:00:00:00:02"},
+       "add-arp",
+       {{"ip", "198.18.0.2"}, {"mac", "02:00:00:00:00:02"}}},
+      {{"add-arp", "198.18.0.2", "02:00:00:00:00:02", "--vlan", "1"},
+       "add-arp",
+       {{"ip", "198.18.0.2"}, {"mac", "02:00:00:00:00:02"}, {"vlan", 1}}},
+      {{"del-arp", "198.18.0.2"}, "del-arp", {{"ip", "198.18.0.2"}}},
+      {{"del-arp", "198.18.0.2", "--vlan", "7"}, "del-arp", {{"ip", "198.18.0.2"}, {"vlan", 7}}},
+      {{"set-aging", "300"}, "set-aging", {{"seconds", 300}}},
+      {{"set-aging", "1000000"}, "set-aging", {{"seconds", 1000000}}},
+      {{"version"}, "version", json::object()},
+  };
+  std::set<std::string> covered;
+  for (const CallCase& c : cases) {
+    auto parsed = ParseCommandLine(c.args);
+    ASSERT_TRUE(std::holds_alternative<CommandLine>(parsed))
+        << c.args[0] << ": " << std::get<CtlError>(parsed).message;
+    const CommandLine& line = std::get<CommandLine>(parsed);
+    EXPECT_EQ(line.action, CommandLine::Action::kCall) << c.args[0];
+    ASSERT_NE(line.command, nullptr);
+    EXPECT_EQ(line.command->name, c.method);
+    EXPECT_EQ(line.params, c.params) << c.args[0];
+    EXPECT_FALSE(line.json);
+    covered.insert(c.method);
+  }
+  for (const CommandSpec& command : Commands()) {
+    if (command.name == "help") continue;
+    EXPECT_TRUE(covered.count(std::string(command.name))) << command.name;
+  }
+}
+
+TEST(CommandsTest, DefaultsToTheProtocolSocketPath) {
+  EXPECT_EQ(ParseOk({"show-ports"}).socket_path, "/run/switchd/switchd.sock");
+}
+
+TEST(CommandsTest, AcceptsGlobalOptionsBeforeAndAfterTheCommand) {
+  EXPECT_EQ(ParseOk({"--socket", "/tmp/a.sock", "show-ports"}).socket_path, "/tmp/a.sock");
+  EXPECT_EQ(ParseOk({"-s", "/tmp/b.sock", "show-ports"}).socket_path, "/tmp/b.sock");
+  EXPECT_EQ(ParseOk({"--socket=/tmp/c.sock", "show-ports"}).socket_path, "/tmp/c.sock");
+  EXPECT_EQ(ParseOk({"show-ports", "-s", "/tmp/d.sock"}).socket_path, "/tmp/d.sock");
+  EXPECT_TRUE(ParseOk({"--json", "show-ports"}).json);
+  EXPECT_TRUE(ParseOk({"-j", "show-macs", "tap0"}).json);
+  const CommandLine line = ParseOk({"show-macs", "tap0", "--json", "--vlan", "2"});
+  EXPECT_TRUE(line.json);
+  EXPECT_EQ(line.params, json({{"port", "tap0"}, {"vlan", 2}}));
+}
+
+TEST(CommandsTest, DoubleDashEndsOptions) {
+  EXPECT_EQ(ParseOk({"del-port", "--", "-odd"}).params, json({{"name", "-odd"}}));
+}
+
+TEST(CommandsTest, HelpAndVersionAreLocal) {
+  CommandLine line = ParseOk({"help"});
+  EXPECT_EQ(line.action, CommandLine::Action::kHelp);
+  EXPECT_EQ(line.command, nullptr);
+
+  line = ParseOk({"help", "add-mac"});
+  EXPECT_EQ(line.action, CommandLine::Action::kHelp);
+  ASSERT_NE(line.command, nullptr);
+  EXPECT_EQ(line.command->name, "add-mac");
+
+  line = ParseOk({"--help"});
+  EXPECT_EQ(line.action, CommandLine::Action::kHelp);
+  EXPECT_EQ(line.command, nullptr);
+
+  line = ParseOk({"-h"});
+  EXPECT_EQ(line.action, CommandLine::Action::kHelp);
+
+  // --help after a command shows that command's help, even with its arguments missing.
+  line = ParseOk({"add-mac", "--help"});
+  EXPECT_EQ(line.action, CommandLine::Action::kHelp);
+  ASSERT_NE(line.command, nullptr);
+  EXPECT_EQ(line.command->name, "add-mac");
+
+  EXPECT_EQ(ParseOk({"--version"}).action, CommandLine::Action::kVersion);
+}
+
+struct ErrorCase {
+  std::vector<std::string_view> args;
+  ExitCode exit_code;
+  std::string message;
+};
+
+TEST(CommandsTest, ReportsUsageErrorsWithExitTwo) {
+  const std::vector<ErrorCase> cases = {
+      {{}, ExitCode::kUsage, "no command given (try 'switchctl help')"},
+      {{"--json"}, ExitCode::kUsage, "no command given (try 'switchctl help')"},
+      {{"show-mac"},
+       ExitCode::kUsage,
+       "unknown command 'show-mac' (did you mean 'show-macs'? try 'switchctl help')"},
+      {{"addmac"},
+       ExitCode::kUsage,
+       "unknown command 'addmac' (did you mean 'add-mac'? try 'switchctl help')"},
+      {{"frobnicate"}, ExitCode::kUsage, "unknown command 'frobnicate' (try 'switchctl help')"},
+      {{"--foo", "show-ports"}, ExitCode::kUsage, "unknown option '--foo' (try 'switchctl help')"},
+      {{"add-mac", "02:00:00:00:00:01", "tap0", "--foo"},
+       ExitCode::kUsage,
+       "unknown option '--foo' for 'add-mac' (usage: switchctl add-mac MAC PORT [--vlan N])"},
+      {{"show-ports", "--vlan", "1"},
+       ExitCode::kUsage,
+       "unknown option '--vlan' for 'show-ports' (usage: switchctl show-ports)"},
+      {{"add-mac"},
+       ExitCode::kUsage,
+       "missing MAC for 'add-mac' (usage: switchctl add-mac MAC PORT [--vlan N])"},
+      {{"add-mac", "02:00:00:00:00:01"},
+       ExitCode::kUsage,
+       "missing PORT for 'add-mac' (usage: switchctl add-mac MAC PORT [--vlan N])"},
+      {{"add-mac", "zz", "tap0", "extra"},
+       ExitCode::kUsage,
+       "unexpected argument 'extra' for 'add-mac' (usage: switchctl add-mac MAC PORT [--vlan N])"},
+      {{"show-ports", "tap0"},
+       ExitCode::kUsage,
+       "unexpected argument 'tap0' for 'show-ports' (usage: switchctl show-ports)"},
+      {{"show-macs", "tap0", "tap1"},
+       ExitCode::kUsage,
+       "unexpected argument 'tap1' for 'show-macs' (usage: switchctl show-macs [PORT] [--vlan N])"},
+      {{"del-port"},
+       ExitCode::kUsage,
+       "missing NAME for 'del-port' (usage: switchctl del-port NAME)"},
+      {{"add-port"},
+       ExitCode::kUsage,
+       "missing NAME for 'add-port' (usage: switchctl add-port NAME [--kind KIND])"},
+      {{"add-port", "tap0", "--kind"},
+       ExitCode::kUsage,
+       "missing KIND for '--kind' (usage: switchctl add-port NAME [--kind KIND])"},
+      {{"del-mac", "02:00:00:00:00:01", "--vlan", "1", "--vlan", "2"},
+       ExitCode::kUsage,
+       "option '--vlan' given twice (usage: switchctl del-mac MAC [--vlan N])"},
+      {{"add-arp", "198.18.0.2"},
+       ExitCode::kUsage,
+       "missing MAC for 'add-arp' (usage: switchctl add-arp IP MAC [--vlan N])"},
+      {{"del-arp"},
+       ExitCode::kUsage,
+       "missing IP for 'del-arp' (usage: switchctl del-arp IP [--vlan N])"},
+      {{"set-aging"},
+       ExitCode::kUsage,
+       "missing SECONDS for 'set-aging' (usage: switchctl set-aging SECONDS)"},
+      {{"flush-macs", "a", "b"},
+       ExitCode::kUsage,
+       "unexpected argument 'b' for 'flush-macs' (usage: switchctl flush-macs [PORT])"},
+      {{"version", "now"},
+       ExitCode::kUsage,
+       "unexpected argument 'now' for 'version' (usage: switchctl version)"},
+      {{"show-stats", "-x"},
+       ExitCode::kUsage,
+       "unknown option '-x' for 'show-stats' (usage: switchctl show-stats)"},
+      {{"show-arp", "--vlan"},
+       ExitCode::kUsage,
+       "missing N for '--vlan' (usage: switchctl show-arp [--vlan N])"},
+      {{"help", "nope"}, ExitCode::kUsage, "unknown command 'nope' (try 'switchctl help')"},
+      {{"help", "add-mac", "del-mac"},
+       ExitCode::kUsage,
+       "unexpected argument 'del-mac' for 'help' (usage: switchctl help [COMMAND])"},
+      {{"show-ports", "--socket"},
+       ExitCode::kUsage,
+       "missing PATH for '--socket' (usage: switchctl [--socket PATH] [--json] COMMAND [ARGS])"},
+      {{"--socket=", "show-ports"},
+       ExitCode::kUsage,
+       "empty PATH for '--socket' (usage: switchctl [--socket PATH] [--json] COMMAND [ARGS])"},
+      {{"--json=yes", "show-ports"},
+       ExitCode::kUsage,
+       "option '--json' takes no value (try 'switchctl help')"},
+  };
+  for (const ErrorCase& c : cases) {
+    auto parsed = ParseCommandLine(c.args);
+    ASSERT_TRUE(std::holds_alternative<CtlError>(parsed)) << c.message;
+    const CtlError& error = std::get<CtlError>(parsed);
+    EXPECT_EQ(error.exit_code, c.exit_code) << c.message;
+    EXPECT_EQ(error.message, c.message);
+  }
+}
+
+TEST(CommandsTest, ReportsInvalidValuesWithExitOne) {
+  const std::vector<ErrorCase> cases = {
+      {{"add-mac", "zz:00", "tap0"},
+       ExitCode::kFailure,
+       "invalid MAC address 'zz:00' (expected aa:bb:cc:dd:ee:ff)"},
+      {{"del-mac", "02:00:00:00:00:0g"},
+       ExitCode::kFailure,
+       "invalid MAC address '02:00:00:00:00:0g' (expected aa:bb:cc:dd:ee:ff)"},
+      {{"add-arp", "198.18.0.2", "02-00-00-00-00-01"},
+       ExitCode::kFailure,
+       "invalid MAC address '02-00-00-00-00-01' (expected aa:bb:cc:dd:ee:ff)"},
+      {{"add-arp", "198.18.0", "02:00:00:00:00:01"},
+       ExitCode::kFailure,
+       "invalid IPv4 address '198.18.0' (expected a.b.c.d)"},
+      {{"del-arp", "256.0.0.1"},
+       ExitCode::kFailure,
+       "invalid IPv4 address '256.0.0.1' (expected a.b.c.d)"},
+      {{"show-macs", "--vlan", "0"},
+       ExitCode::kFailure,
+       "invalid VLAN '0' (expected an integer 1..4094)"},
+      {{"show-macs", "--vlan", "4095"},
+       ExitCode::kFailure,
+       "invalid VLAN '4095' (expected an integer 1..4094)"},
+      {{"show-arp", "--vlan=ten"},
+       ExitCode::kFailure,
+       "invalid VLAN 'ten' (expected an integer 1..4094)"},
+      {{"add-mac", "02:00:00:00:00:01", "tap0", "--vlan", "-1"},
+       ExitCode::kFailure,
+       "invalid VLAN '-1' (expected an integer 1..4094)"},
+      {{"del-arp", "198.18.0.2", "--vlan", ""},
+       ExitCode::kFailure,
+       "invalid VLAN '' (expected an integer 1..4094)"},
+      {{"set-aging", "0"},
+       ExitCode::kFailure,
+       "invalid aging time '0' (expected an integer 1..1000000 seconds)"},
+      {{"set-aging", "1000001"},
+       ExitCode::kFailure,
+       "invalid aging time '1000001' (expected an integer 1..1000000 seconds)"},
+      {{"set-aging", "-5"},
+       ExitCode::kFailure,
+       "invalid aging time '-5' (expected an integer 1..1000000 seconds)"},
+      {{"set-aging", "+5"},
+       ExitCode::kFailure,
+       "invalid aging time '+5' (expected an integer 1..1000000 seconds)"},
+      {{"set-aging", "99999999999999999999999"},
+       ExitCode::kFailure,
+       "invalid aging time '99999999999999999999999' (expected an integer 1..1000000 seconds)"},
+      {{"set-aging", "5s"},
+       ExitCode::kFailure,
+       "invalid aging time '5s' (expected an integer 1..1000000 seconds)"},
+  };
+  for (const ErrorCase& c : cases) {
+    auto parsed = ParseCommandLine(c.args);
+    ASSERT_TRUE(std::holds_alternative<CtlError>(parsed)) << c.message;
+    const CtlError& error = std::get<CtlError>(parsed);
+    EXPECT_EQ(error.exit_code, c.exit_code) << c.message;
+    EXPECT_EQ(error.message, c.message);
+  }
+}
+
+TEST(CommandsTest, QuotedInputHasControlCharactersReplaced) {
+  EXPECT_EQ(ParseError({"add-mac", "a\nb", "tap0"}).message,
+            "invalid MAC address 'a?b' (expected aa:bb:cc:dd:ee:ff)");
+}
+
+TEST(CommandsTest, UsageLinesComeFromTheTable) {
+  const std::vector<std::string> expected = {
+      "show-ports",
+      "show-macs [PORT] [--vlan N]",
+      "show-arp [--vlan N]",
+      "show-stats",
+      "add-port NAME [--kind KIND]",
+      "del-port NAME",
+      "add-mac MAC PORT [--vlan N]",
+      "del-mac MAC [--vlan N]",
+      "flush-macs [PORT]",
+      "add-arp IP MAC [--vlan N]",
+      "del-arp IP [--vlan N]",
+      "set-aging SECONDS",
+      "version",
+      "help [COMMAND]",
+  };
+  std::vector<std::string> usages;
+  for (const CommandSpec& command : Commands()) usages.push_back(Usage(command));
+  EXPECT_EQ(usages, expected);
+}
+
+TEST(CommandsTest, HelpListsEveryCommandWithItsSummary) {
+  const std::string help = HelpText();
+  EXPECT_EQ(help.rfind("usage: switchctl [--socket PATH] [--json] COMMAND [ARGS]\n", 0), 0u);
+  for (const CommandSpec& command : Commands()) {
+    EXPECT_NE(help.find("  " + Usage(command) + " "), std::string::npos) << command.name;
+    EXPECT_NE(help.find(std::string(command.summary) + "\n"), std::string::npos) << command.name;
+  }
+}
+
+TEST(CommandsTest, CommandHelpShowsUsageSummaryAndArguments) {
+  EXPECT_EQ(CommandHelp(*FindCommand("add-mac")),
+            "usage: switchctl add-mac MAC PORT [--vlan N]\n"
+            "add (or replace) a static MAC entry\n"
+            "\n"
+            "  MAC       MAC address, aa:bb:cc:dd:ee:ff\n"
+            "  PORT      port name\n"
+            "  --vlan N  VLAN 1..4094 (default 1)\n");
+  EXPECT_EQ(CommandHelp(*FindCommand("show-ports")),
+            "usage: switchctl show-ports\nlist the ports with their counters\n");
+}
+
+TEST(CommandsTest, EveryCommandButHelpHasARendererAndAUniqueName) {
+  std::set<std::string_view> names;
+  for (const CommandSpec& command : Commands()) {
+    EXPECT_TRUE(names.insert(command.name).second) << command.name;
+    EXPECT_EQ(command.render == nullptr, command.name == "help") << command.name;
+    EXPECT_EQ(FindCommand(command.name), &command);
+  }
+  EXPECT_EQ(FindCommand("nope"), nullptr);
+}
+
+}  // namespace
+}  // namespace switchd::ctl

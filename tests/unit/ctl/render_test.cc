@@ -1,0 +1,208 @@
+#include "ctl/render.h"
+
+#include <array>
+
+#include <gtest/gtest.h>
+
+namespace switchd::ctl {
+namespace {
+
+using nlohmann::json;
+
+const json kPorts = json::parse(R"([
+  {"name": "tap0", "index": 1, "kind": "tap", "ifname": "tap0", "ifindex": 7,
+   "mac": "ce:5a:1b:00:10:02", "up": true, "vlan": 1, "rx_packets": 12, "tx_packets": 9,
+   "rx_bytes": 1180, "tx_bytes": 882, "drops": 0, "rx_dropped": 0, "tx_dropped": 0, "macs": 1},
+  {"name": "tap1", "index": 2, "kind": "tap", "ifname": "eth0", "ifindex": null,
+   "mac": null, "up": false, "vlan": 1, "rx_packets": 0, "tx_packets": 0,
+   "rx_bytes": 0, "tx_bytes": 0, "drops": 3, "rx_dropped": 3, "tx_dropped": 0, "macs": 0}
+])");
+
+TEST(RenderTest, PortsTableHasEveryColumnWithNumbersRightAligned) {
+  EXPECT_EQ(RenderPorts(kPorts),
+            "NAME  INDEX  KIND  IFNAME  MAC                UP   RX-PKTS  TX-PKTS  RX-BYTES  "
+            "TX-BYTES  DROPS  MACS\n"
+            "tap0      1  tap   tap0    ce:5a:1b:00:10:02  yes       12        9      1180  "
+            "     882      0     1\n"
+            "tap1      2  tap   eth0    -                  no         0        0         0  "
+            "       0      3     0\n");
+}
+
+TEST(RenderTest, MacsTable) {
+  const json macs = json::parse(R"([
+    {"mac": "02:00:00:00:00:01", "port": "tap0", "vlan": 1, "type": "dynamic", "age": 3},
+    {"mac": "02:00:00:00:00:02", "port": "tap10", "vlan": 100, "type": "static", "age": 125}
+  ])");
+  EXPECT_EQ(RenderMacs(macs),
+            "PORT   VLAN  MAC                TYPE     AGE\n"
+            "tap0      1  02:00:00:00:00:01  dynamic    3\n"
+            "tap10   100  02:00:00:00:00:02  static   125\n");
+}
+
+TEST(RenderTest, ArpTableShowsANullPortAsDash) {
+  const json arp = json::parse(R"([
+    {"ip": "198.18.0.2", "mac": "02:00:00:00:00:02", "port": "tap0", "vlan": 1,
+     "type": "dynamic", "age": 17},
+    {"ip": "198.18.0.10", "mac": "02:00:00:00:00:0a", "port": null, "vlan": 1,
+     "type": "static", "age": 3600}
+  ])");
+  EXPECT_EQ(RenderArp(arp),
+            "IP           VLAN  MAC                PORT  TYPE      AGE\n"
+            "198.18.0.2      1  02:00:00:00:00:02  tap0  dynamic    17\n"
+            "198.18.0.10     1  02:00:00:00:00:0a  -     static   3600\n");
+}
+
+TEST(RenderTest, EmptyTablesPrintOnlyTheHeader) {
+  EXPECT_EQ(RenderMacs(json::array()), "PORT  VLAN  MAC  TYPE  AGE\n");
+  EXPECT_EQ(RenderArp(json::array()), "IP  VLAN  MAC  PORT  TYPE  AGE\n");
+  EXPECT_EQ(RenderPorts(json::array()),
+            "NAME  INDEX  KIND  IFNAME  MAC  UP  RX-PKTS  TX-PKTS  RX-BYTES  TX-BYTES  DROPS  "
+            "MACS\n");
+}
+
+TEST(RenderTest, TableShowsMissingFieldsAsDashAndIgnoresExtraOnes) {
+  const json macs = json::parse(R"([{"mac": "02:00:00:00:00:01", "extra": 1}, 7])");
+  EXPECT_EQ(RenderMacs(macs),
+            "PORT  VLAN  MAC                TYPE  AGE\n"
+            "-        -  02:00:00:00:00:01  -       -\n"
+            "-        -  -                  -       -\n");
+}
+
+TEST(RenderTest, TableOfSomethingElseThanAListPrintsItsJson) {
+  EXPECT_EQ(RenderMacs(json{{"unexpected", true}}), "{\"unexpected\":true}\n");
+}
+
+TEST(RenderTest, GenericTableAlignsByDisplayWidth) {
+  constexpr std::array columns = {Column{"A", "a"}, Column{"N", "n", Align::kRight}};
+  const json rows = json::parse(R"([{"a": "h\u00e9", "n": 5}, {"a": "xyz", "n": 10}])");
+  EXPECT_EQ(RenderTable(columns, rows),
+            "A     N\n"
+            "h\u00e9    5\n"
+            "xyz  10\n");
+}
+
+TEST(RenderTest, FormatsCells) {
+  EXPECT_EQ(FormatCell(json("tap0")), "tap0");
+  EXPECT_EQ(FormatCell(json(42)), "42");
+  EXPECT_EQ(FormatCell(json(-1)), "-1");
+  EXPECT_EQ(FormatCell(json(18446744073709551615ull)), "18446744073709551615");
+  EXPECT_EQ(FormatCell(json(1.5)), "1.5");
+  EXPECT_EQ(FormatCell(json(true)), "yes");
+  EXPECT_EQ(FormatCell(json(false)), "no");
+  EXPECT_EQ(FormatCell(json(nullptr)), "-");
+  EXPECT_EQ(FormatCell(json::array({1, 2})), "[1,2]");
+  EXPECT_EQ(FormatCell(json("evil\x1b[2Jname\n")), "evil?[2Jname?");
+}
+
+TEST(RenderTest, StatsBlock) {
+  const json stats = json::parse(R"({
+    "macs": {"current": 3, "max": 8192, "static": 0, "learned": 3, "moved": 0, "expired": 0,
+             "evicted": 0, "not_learned": 0},
+    "arp": {"current": 3, "max": 8192, "static": 0, "learned": 3, "changed": 0, "expired": 0,
+            "evicted": 0, "not_learned": 0, "answered": 4, "flooded": 3},
+    "frames": {"malformed": 0, "vlan_dropped": 0, "local_dropped": 0, "unicast_forwarded": 120,
+               "flooded": 9, "unknown_unicast": 0},
+    "aging": 300, "ports": 3})");
+  EXPECT_EQ(RenderStats(stats),
+            "MAC table: 3/8192 entries, 0 static\n"
+            "  learned:              3\n"
+            "  moved:                0\n"
+            "  expired:              0\n"
+            "  evicted:              0\n"
+            "  not learned:          0\n"
+            "ARP table: 3/8192 entries, 0 static\n"
+            "  learned:              3\n"
+            "  changed:              0\n"
+            "  expired:              0\n"
+            "  evicted:              0\n"
+            "  not learned:          0\n"
+            "  answered:             4\n"
+            "  flooded:              3\n"
+            "frames:\n"
+            "  unicast forwarded:  120\n"
+            "  flooded:              9\n"
+            "  unknown unicast:      0\n"
+            "  malformed:            0\n"
+            "  VLAN dropped:         0\n"
+            "  local dropped:        0\n"
+            "aging: 300 s\n"
+            "ports: 3\n");
+}
+
+TEST(RenderTest, StatsShowsNewFieldsAndDashesForMissingOnes) {
+  const json stats = json::parse(R"({
+    "macs": {"current": 1, "max": 10, "static": 1, "learned": 0, "moved": 0, "expired": 0,
+             "evicted": 0, "not_learned": 0, "port_limited": 2},
+    "frames": {"unicast_forwarded": 1},
+    "aging": 60, "ports": 1, "uptime": 12, "storm": {"dropped": 5}})");
+  EXPECT_EQ(RenderStats(stats),
+            "MAC table: 1/10 entries, 1 static\n"
+            "  learned:            0\n"
+            "  moved:              0\n"
+            "  expired:            0\n"
+            "  evicted:            0\n"
+            "  not learned:        0\n"
+            "  port limited:       2\n"
+            "ARP table: -/- entries, - static\n"
+            "  learned:            -\n"
+            "  changed:            -\n"
+            "  expired:            -\n"
+            "  evicted:            -\n"
+            "  not learned:        -\n"
+            "  answered:           -\n"
+            "  flooded:            -\n"
+            "frames:\n"
+            "  unicast forwarded:  1\n"
+            "  flooded:            -\n"
+            "  unknown unicast:    -\n"
+            "  malformed:          -\n"
+            "  VLAN dropped:       -\n"
+            "  local dropped:      -\n"
+            "aging: 60 s\n"
+            "ports: 1\n"
+            "storm:\n"
+            "  dropped:            5\n"
+            "uptime: 12\n");
+  EXPECT_EQ(RenderStats(json::array()), "[]\n");
+}
+
+TEST(RenderTest, AddPortPrintsThePortAsOneRowOrNothing) {
+  EXPECT_EQ(RenderPort(json::object()), "");
+  EXPECT_EQ(RenderPort(kPorts[0]),
+            "NAME  INDEX  KIND  IFNAME  MAC                UP   RX-PKTS  TX-PKTS  RX-BYTES  "
+            "TX-BYTES  DROPS  MACS\n"
+            "tap0      1  tap   tap0    ce:5a:1b:00:10:02  yes       12        9      1180  "
+            "     882      0     1\n");
+}
+
+TEST(RenderTest, EmptyResultsPrintNothing) {
+  EXPECT_EQ(RenderEmpty(json::object()), "");
+  EXPECT_EQ(RenderEmpty(json(nullptr)), "");
+  EXPECT_EQ(RenderEmpty(json{{"note", "x"}}), "{\"note\":\"x\"}\n");
+}
+
+TEST(RenderTest, CountsReadAsSentences) {
+  EXPECT_EQ(RenderFlushed(json{{"flushed", 0}}), "flushed 0 entries\n");
+  EXPECT_EQ(RenderFlushed(json{{"flushed", 1}}), "flushed 1 entry\n");
+  EXPECT_EQ(RenderFlushed(json{{"flushed", 12}}), "flushed 12 entries\n");
+  EXPECT_EQ(RenderRemoved(json{{"removed", 1}}), "removed 1 entry\n");
+  EXPECT_EQ(RenderRemoved(json{{"removed", 3}}), "removed 3 entries\n");
+  EXPECT_EQ(RenderRemoved(json::object()), "{}\n");
+  EXPECT_EQ(RenderFlushed(json{{"flushed", "many"}}), "{\"flushed\":\"many\"}\n");
+}
+
+TEST(RenderTest, AgingAndVersion) {
+  EXPECT_EQ(RenderAging(json{{"aging", 60}}), "aging 60 s\n");
+  EXPECT_EQ(RenderAging(json::object()), "{}\n");
+  EXPECT_EQ(RenderVersion(json{{"version", "0.1.0"}}), "switchd 0.1.0\n");
+  EXPECT_EQ(RenderVersion(json{{"version", 1}}), "{\"version\":1}\n");
+}
+
+TEST(RenderTest, JsonIsOneLineAndNeverThrowsOnBadUtf8) {
+  EXPECT_EQ(RenderJson(kPorts[1]).find('\n'), RenderJson(kPorts[1]).size() - 1);
+  EXPECT_EQ(json::parse(RenderJson(kPorts)), kPorts);
+  EXPECT_EQ(RenderJson(json("a\xff")), "\"a\xef\xbf\xbd\"\n");
+}
+
+}  // namespace
+}  // namespace switchd::ctl

@@ -1,0 +1,142 @@
+#include "ctl/switchctl.h"
+
+#include <initializer_list>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "ctl/commands.h"
+
+namespace switchd::ctl {
+namespace {
+
+using nlohmann::json;
+
+// Runs switchctl against a fake daemon that records the call and answers `answer`.
+class SwitchctlTest : public ::testing::Test {
+ protected:
+  int Run(std::initializer_list<std::string_view> args) {
+    const std::vector<std::string_view> v(args);
+    const Caller call = [this](std::string_view socket_path, std::string_view method,
+                               const json& params) -> Result<json> {
+      ++calls_;
+      socket_path_ = socket_path;
+      method_ = method;
+      params_ = params;
+      if (throw_) throw std::runtime_error("boom");
+      return answer_;
+    };
+    return ctl::Run(v, call, out_, err_);
+  }
+
+  Result<json> answer_ = json::object();
+  bool throw_ = false;
+  int calls_ = 0;
+  std::string socket_path_;
+  std::string method_;
+  json params_;
+  std::ostringstream out_;
+  std::ostringstream err_;
+};
+
+TEST_F(SwitchctlTest, RendersTheResultAsText) {
+  answer_ = json::parse(
+      R"([{"mac": "02:00:00:00:00:01", "port": "tap0", "vlan": 1, "type": "dynamic", "age": 3}])");
+  EXPECT_EQ(Run({"show-macs", "tap0"}), 0);
+  EXPECT_EQ(socket_path_, "/run/switchd/switchd.sock");
+  EXPECT_EQ(method_, "show-macs");
+  EXPECT_EQ(params_, json({{"port", "tap0"}}));
+  EXPECT_EQ(out_.str(),
+            "PORT  VLAN  MAC                TYPE     AGE\n"
+            "tap0     1  02:00:00:00:00:01  dynamic    3\n");
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(SwitchctlTest, JsonPrintsTheResultOnOneLine) {
+  answer_ = json::parse(R"([{"mac": "02:00:00:00:00:01", "port": "tap0"}])");
+  EXPECT_EQ(Run({"--json", "-s", "/tmp/x.sock", "show-macs"}), 0);
+  EXPECT_EQ(socket_path_, "/tmp/x.sock");
+  EXPECT_EQ(out_.str(), R"([{"mac":"02:00:00:00:00:01","port":"tap0"}])"
+                        "\n");
+}
+
+TEST_F(SwitchctlTest, JsonPrintsEmptyResultsToo) {
+  EXPECT_EQ(Run({"-j", "add-mac", "02:00:00:00:00:01", "tap0"}), 0);
+  EXPECT_EQ(out_.str(), "{}\n");
+}
+
+TEST_F(SwitchctlTest, EmptyResultPrintsNothing) {
+  EXPECT_EQ(Run({"add-mac", "02:00:00:00:00:01", "tap0"}), 0);
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(SwitchctlTest, DaemonErrorIsOneLineAndExitOne) {
+  answer_ = Status::NotFound("unknown port 'tap9'");
+  EXPECT_EQ(Run({"del-port", "tap9"}), 1);
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(err_.str(), "switchctl: unknown port 'tap9'\n");
+}
+
+TEST_F(SwitchctlTest, ConnectionErrorIsOneLineAndExitOne) {
+  answer_ = Status::System(
+      "cannot connect to /run/switchd/switchd.sock: No such file or directory (is switchd "
+      "running?)");
+  EXPECT_EQ(Run({"show-ports"}), 1);
+  EXPECT_EQ(err_.str(),
+            "switchctl: cannot connect to /run/switchd/switchd.sock: No such file or directory (is "
+            "switchd running?)\n");
+}
+
+TEST_F(SwitchctlTest, UsageErrorExitsTwoWithoutCallingTheDaemon) {
+  EXPECT_EQ(Run({"show-mac"}), 2);
+  EXPECT_EQ(calls_, 0);
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(err_.str(),
+            "switchctl: unknown command 'show-mac' (did you mean 'show-macs'? try 'switchctl "
+            "help')\n");
+}
+
+TEST_F(SwitchctlTest, BadValueExitsOneWithoutCallingTheDaemon) {
+  EXPECT_EQ(Run({"add-mac", "zz:00", "tap0"}), 1);
+  EXPECT_EQ(calls_, 0);
+  EXPECT_EQ(err_.str(), "switchctl: invalid MAC address 'zz:00' (expected aa:bb:cc:dd:ee:ff)\n");
+}
+
+TEST_F(SwitchctlTest, HelpAndVersionNeedNoDaemon) {
+  EXPECT_EQ(Run({"help"}), 0);
+  EXPECT_EQ(out_.str(), HelpText());
+  out_.str("");
+  EXPECT_EQ(Run({"help", "del-arp"}), 0);
+  EXPECT_EQ(out_.str(), CommandHelp(*FindCommand("del-arp")));
+  out_.str("");
+  EXPECT_EQ(Run({"--version"}), 0);
+  EXPECT_EQ(out_.str(), "switchctl 0.1.0\n");
+  EXPECT_EQ(calls_, 0);
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(SwitchctlTest, VersionCommandAsksTheDaemon) {
+  answer_ = json{{"version", "0.1.0"}};
+  EXPECT_EQ(Run({"version"}), 0);
+  EXPECT_EQ(method_, "version");
+  EXPECT_EQ(out_.str(), "switchd 0.1.0\n");
+}
+
+TEST_F(SwitchctlTest, AnExceptionBecomesOneLine) {
+  throw_ = true;
+  EXPECT_EQ(Run({"show-ports"}), 1);
+  EXPECT_EQ(err_.str(), "switchctl: internal error: boom\n");
+}
+
+TEST_F(SwitchctlTest, FailedOutputIsAFailure) {
+  out_.setstate(std::ios::badbit);
+  EXPECT_EQ(Run({"show-ports"}), 1);
+  EXPECT_EQ(err_.str(), "switchctl: cannot write the output\n");
+}
+
+}  // namespace
+}  // namespace switchd::ctl
