@@ -211,6 +211,11 @@ std::optional<std::string> HandleLine(std::string_view line, const Dispatcher& d
     return Serialize(*response);
   }
   if (message.empty()) return Serialize(InvalidRequest(nullptr, "empty batch"));
+  if (message.size() > kMaxBatchSize) {
+    return Serialize(InvalidRequest(nullptr, "batch of " + std::to_string(message.size()) +
+                                                 " requests is too large (at most " +
+                                                 std::to_string(kMaxBatchSize) + ")"));
+  }
   json responses = json::array();
   for (const json& request : message) {
     if (std::optional<json> response = HandleRequest(request, dispatcher)) {

@@ -33,6 +33,10 @@ struct Dispatcher {
 // parsed, which bounds the memory and the work a single line can cost.
 inline constexpr size_t kMaxJsonDepth = 64;
 
+// Batches with more requests than this are refused (-32600) without running any of them, so that
+// one line cannot queue unbounded work (every request may produce a whole table).
+inline constexpr size_t kMaxBatchSize = 64;
+
 // Handles one request line (a request object or a batch array). Returns the response line without
 // '\n', or nullopt when nothing must be answered (a notification, or a batch of notifications).
 // Never fails: bad input yields an error response.

@@ -101,7 +101,8 @@ bool IsValidPortName(std::string_view name) {
   if (name.empty() || name.size() > kMaxPortNameSize || name == "." || name == "..") return false;
   return std::none_of(name.begin(), name.end(), [](char c) {
     const auto byte = static_cast<unsigned char>(c);
-    return c == '/' || c == ':' || byte <= 0x20 || byte == 0x7f;
+    // '%' would make the kernel pick a name ("tap%d" -> "tap0") instead of using this one.
+    return c == '/' || c == ':' || c == '%' || byte <= 0x20 || byte == 0x7f;
   });
 }
 
@@ -167,7 +168,7 @@ Status ParseParam(const ParamSpec& spec, const json& value, const Datapath& data
       if (!name || !IsValidPortName(*name)) {
         return Status::InvalidArgument(
             "invalid port name " + Describe(value) +
-            " (expected 1-15 characters, no '/', ':' or whitespace, not '.' or '..')");
+            " (expected 1-15 characters, no '/', ':', '%' or whitespace, not '.' or '..')");
       }
       args.new_port = *name;
       return Status::Ok();

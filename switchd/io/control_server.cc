@@ -23,6 +23,8 @@ struct ControlServer::Client {
   uint64_t id = 0;
   BuffereventPtr bev;
   bool closing = false;  // an error was sent; close once it is written
+  bool paused = false;   // not reading: too many replies are waiting to be read
+  size_t scanned = 0;    // leading input bytes already known to hold no newline
 };
 
 namespace {
@@ -35,11 +37,13 @@ bool FillAddress(const std::string& path, sockaddr_un* addr) {
   return true;
 }
 
-// True if a process accepts connections on `path`.
-bool SomeoneListens(const sockaddr_un& addr) {
-  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+// True if the socket file at `addr` is stale: nobody accepts connections on it. A process that is
+// alive but slow (a full backlog: EAGAIN) counts as alive; the check never blocks.
+bool IsStale(const sockaddr_un& addr) {
+  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return false;
-  return connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
+  if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0) return false;
+  return errno == ECONNREFUSED || errno == ENOENT;
 }
 
 }  // namespace
@@ -75,7 +79,7 @@ Status ControlServer::Listen(const std::string& path) {
       return Status::AlreadyExists("'" + path +
                                    "' exists and is not a socket; remove it or use --socket");
     }
-    if (SomeoneListens(addr)) {
+    if (!IsStale(addr)) {
       return Status::AlreadyExists("another switchd is running on " + path +
                                    " (stop it, or use --socket for a second switch)");
     }
@@ -101,8 +105,11 @@ Status ControlServer::Listen(const std::string& path) {
 void ControlServer::OnAccept(evconnlistener*, int fd, sockaddr*, int, void* arg) {
   auto* self = static_cast<ControlServer*>(arg);
   if (self->clients_.size() >= kMaxClients) {
-    Logf(LogLevel::kWarn, "control socket: refusing a client (already %zu clients)",
-         self->clients_.size());
+    uint64_t suppressed = 0;
+    if (self->refusal_log_limit_.Allow(Clock::now(), &suppressed)) {
+      Logf(LogLevel::kWarn, "control socket: refusing a client (already %zu clients)",
+           self->clients_.size());
+    }
     ::close(fd);
     return;
   }
@@ -146,9 +153,16 @@ void ControlServer::OnRead(bufferevent*, void* arg) {
 }
 
 void ControlServer::OnWrite(bufferevent* bev, void* arg) {
+  // Called once the output is empty (the default low watermark).
   auto* client = static_cast<Client*>(arg);
   if (client->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
     client->server->Close(*client);
+    return;
+  }
+  if (client->paused) {
+    client->paused = false;
+    bufferevent_enable(bev, EV_READ);
+    client->server->HandleInput(*client);  // lines that arrived while paused
   }
 }
 
@@ -172,18 +186,36 @@ void ControlServer::OnEvent(bufferevent* bev, short events, void* arg) {
   }
 }
 
-void ControlServer::HandleInput(Client& client) {
-  evbuffer* input = bufferevent_get_input(client.bev.get());
-  // Bounded by the input buffer, which is bounded by the read watermark.
-  while (!client.closing) {
-    evbuffer_ptr eol = evbuffer_search_eol(input, nullptr, nullptr, EVBUFFER_EOL_LF);
+void ControlServer::HandleInput(Client& client, bool at_eof) {
+  bufferevent* bev = client.bev.get();
+  evbuffer* input = bufferevent_get_input(bev);
+  evbuffer* output = bufferevent_get_output(bev);
+  for (int handled = 0; !client.closing; ++handled) {
+    if (!at_eof && evbuffer_get_length(output) > kMaxPendingOutput) {
+      // The client does not read its replies: stop reading its requests until it catches up
+      // (OnWrite resumes). Its idle timeout drops it if it never does.
+      client.paused = true;
+      bufferevent_disable(bev, EV_READ);
+      return;
+    }
+    if (!at_eof && handled == kMaxLinesPerWakeup) {
+      // Leave the loop to the datapath and other clients; continue on the next iteration.
+      bufferevent_trigger(bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+      return;
+    }
+    // Search only the bytes not searched before: a client trickling a long line costs O(n).
+    evbuffer_ptr start;
+    evbuffer_ptr_set(input, &start, client.scanned, EVBUFFER_PTR_SET);
+    evbuffer_ptr eol = evbuffer_search_eol(input, &start, nullptr, EVBUFFER_EOL_LF);
     if (eol.pos < 0) {
-      if (evbuffer_get_length(input) > protocol::kMaxMessageSize) {
+      client.scanned = evbuffer_get_length(input);
+      if (client.scanned > protocol::kMaxMessageSize) {
         Send(client, OversizeErrorResponse());
         CloseAfterWrite(client);
       }
       return;
     }
+    client.scanned = 0;
     if (static_cast<size_t>(eol.pos) > protocol::kMaxMessageSize) {
       Send(client, OversizeErrorResponse());
       CloseAfterWrite(client);
@@ -196,21 +228,12 @@ void ControlServer::HandleInput(Client& client) {
     std::string_view text(line.get(), length);
     if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
     if (text.find_first_not_of(" \t") == std::string_view::npos) continue;  // blank line
-    std::optional<std::string> response = handler_(text);
-    if (response) {
-      Send(client, *response);
-      if (evbuffer_get_length(bufferevent_get_output(client.bev.get())) > kMaxPendingOutput) {
-        Logf(LogLevel::kWarn, "control socket: dropping client %llu: it does not read its replies",
-             static_cast<unsigned long long>(client.id));
-        Close(client);
-        return;
-      }
-    }
+    if (std::optional<std::string> response = handler_(text)) Send(client, *response);
   }
 }
 
 void ControlServer::HandleFinalLine(Client& client) {
-  HandleInput(client);
+  HandleInput(client, /*at_eof=*/true);
   evbuffer* input = bufferevent_get_input(client.bev.get());
   size_t length = evbuffer_get_length(input);
   if (client.closing || length == 0 || length > protocol::kMaxMessageSize) return;

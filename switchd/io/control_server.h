@@ -3,9 +3,11 @@
 //
 // Lines are handed to a handler (the JSON-RPC envelope) and its response is written back. Limits
 // keep clients from hurting the switch: a line over protocol::kMaxMessageSize gets an error and
-// the connection is closed once the error is written; clients idle for kIdleTimeout and clients
-// that leave more than kMaxPendingOutput unread are dropped; beyond kMaxClients new connections
-// are refused. Nothing here blocks: the loop keeps forwarding whatever clients do.
+// the connection is closed once the error is written; a client that leaves more than
+// kMaxPendingOutput of replies unread is not read from until it catches up; clients idle for
+// kIdleTimeout are dropped; at most kMaxLinesPerWakeup lines are handled per client per loop
+// iteration; beyond kMaxClients new connections are refused. Nothing here blocks: the loop keeps
+// forwarding whatever clients do.
 //
 // Start-up: a stale socket file with no listener behind it is replaced; a live one makes Listen
 // fail ("another switchd is running on PATH"). The socket file is unlinked on destruction.
@@ -22,6 +24,7 @@
 
 #include "switchd/core/status.h"
 #include "switchd/io/event_loop.h"
+#include "switchd/io/log.h"
 
 namespace switchd {
 
@@ -33,6 +36,7 @@ class ControlServer {
   static constexpr size_t kMaxClients = 256;
   static constexpr size_t kMaxPendingOutput = 4 << 20;
   static constexpr std::chrono::seconds kIdleTimeout{300};
+  static constexpr int kMaxLinesPerWakeup = 32;
 
   ControlServer(event_base* base, Handler handler);
   ~ControlServer();
@@ -55,7 +59,9 @@ class ControlServer {
   static void OnEvent(bufferevent* bev, short events, void* arg);
   static void OnResumeAccept(int fd, short events, void* arg);
 
-  void HandleInput(Client& client);
+  // Answers complete lines. At end of input every line is answered at once; otherwise a wake-up
+  // handles a bounded number and pauses a client that does not read its replies.
+  void HandleInput(Client& client, bool at_eof = false);
   void HandleFinalLine(Client& client);
   void Send(Client& client, std::string_view line);
   void CloseAfterWrite(Client& client);
@@ -66,6 +72,7 @@ class ControlServer {
   std::string path_;
   ListenerPtr listener_;
   EventPtr resume_accept_;
+  RateLimiter refusal_log_limit_{1};
   uint64_t next_client_id_ = 1;
   std::map<uint64_t, std::unique_ptr<Client>> clients_;
 };

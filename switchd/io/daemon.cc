@@ -188,22 +188,23 @@ void Daemon::RemovePort(PortId id, const char* reason) {
   ports_[ToIndex(id)].reset();
 }
 
-void Daemon::ScheduleRemoval(const Port& port) {
+void Daemon::ScheduleRemoval(Port& port) {
   // Never free a port from inside its own callback or in the middle of a flood: defer to the loop.
+  if (port.removal_pending) return;
+  port.removal_pending = true;
   pending_removals_.emplace_back(port.id, port.serial);
   event_active(removal_event_.get(), EV_TIMEOUT, 0);
 }
 
 void Daemon::OnDeferredRemoval(int, short, void* arg) {
   auto* self = static_cast<Daemon*>(arg);
-  std::vector<std::pair<PortId, uint64_t>> pending;
-  pending.swap(self->pending_removals_);
-  for (auto [id, serial] : pending) {
+  for (auto [id, serial] : self->pending_removals_) {
     Port* port = self->FindPort(id);
-    if (port && port->serial == serial && !port->tap.IsAttached()) {
-      self->RemovePort(id, "removed: its TAP was deleted");
-    }
+    if (!port || port->serial != serial) continue;
+    port->removal_pending = false;
+    if (!port->tap.IsAttached()) self->RemovePort(id, "removed: its TAP was deleted");
   }
+  self->pending_removals_.clear();
 }
 
 void Daemon::CheckPorts() {
@@ -299,10 +300,10 @@ void Daemon::OnLinkEvent(const LinkEvent& event) {
       }
       return;
     }
-    // A TAP that comes back into our namespace gets its ifindex back.
+    // A TAP that comes back into our namespace gets its ifindex back. The name alone could be
+    // another interface's; the descriptor says where the TAP really is.
     if (!port->ifindex && event.kind == LinkEvent::Kind::kNew &&
-        port->tap.CurrentName() == event.name &&
-        if_nametoindex(event.name.c_str()) == static_cast<unsigned>(event.ifindex)) {
+        port->tap.CurrentName() == event.name && port->tap.InOurNamespace()) {
       port->ifindex = event.ifindex;
       port->up = (event.flags & IFF_UP) != 0;
       if (event.mac) port->mac = event.mac;

@@ -73,13 +73,14 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
     std::optional<int> ifindex;  // in our namespace; nullopt once moved away
     std::optional<MacAddress> mac;
     bool up = false;
+    bool removal_pending = false;
   };
 
   Status Init(const Config& config, const std::string& socket);
   std::optional<std::string> HandleControlLine(std::string_view line);
   Port* FindPort(PortId id) const;
   void RemovePort(PortId id, const char* reason);
-  void ScheduleRemoval(const Port& port);
+  void ScheduleRemoval(Port& port);
   void CheckPorts();
   void OnLinkEvent(const LinkEvent& event);
   std::string PortName(PortId id) const;

@@ -5,6 +5,7 @@
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -31,7 +32,22 @@ Result<Tap> Tap::Open(std::string_view name) {
       reason += " (an interface with that name exists and is not a TAP)";
     return Status::System("cannot open TAP " + quoted + ": " + reason);
   }
+  // The kernel may pick another name (it expands '%d'); the port must be the TAP it names.
+  if (strncmp(ifr.ifr_name, std::string(name).c_str(), IFNAMSIZ) != 0) {
+    return Status::InvalidArgument("cannot open TAP " + quoted + ": the kernel named it '" +
+                                   std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ)) +
+                                   "'");
+  }
   return Tap(std::move(fd), !existed);
+}
+
+bool Tap::InOurNamespace() const {
+  UniqueFd device_ns(ioctl(fd_.get(), TUNGETDEVNETNS));
+  if (!device_ns) return false;
+  struct stat device {};
+  struct stat ours {};
+  if (fstat(device_ns.get(), &device) < 0 || stat("/proc/self/ns/net", &ours) < 0) return false;
+  return device.st_dev == ours.st_dev && device.st_ino == ours.st_ino;
 }
 
 std::optional<std::string> Tap::CurrentName() const {

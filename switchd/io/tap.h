@@ -31,6 +31,9 @@ class Tap {
   // The interface's current name (it may have been renamed), or nullopt once it was deleted.
   std::optional<std::string> CurrentName() const;
   bool IsAttached() const { return CurrentName().has_value(); }
+  // Whether the interface lives in this process's network namespace (asked of the descriptor,
+  // TUNGETDEVNETNS, not by name). False once it was moved elsewhere or deleted.
+  bool InOurNamespace() const;
   // The interface's MAC address. The kernel resolves this query by name in the namespace the TAP
   // was opened in, so it is only meaningful while the TAP lives there.
   std::optional<MacAddress> HardwareAddress() const;

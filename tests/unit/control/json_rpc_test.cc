@@ -284,6 +284,19 @@ TEST_F(JsonRpcTest, EmptyBatchIsAnInvalidRequest) {
   EXPECT_EQ(ExpectError("[]", protocol::kInvalidRequest), "invalid request: empty batch");
 }
 
+TEST_F(JsonRpcTest, OversizedBatchIsRefusedWithoutRunningAnyRequest) {
+  json batch = json::array();
+  for (size_t i = 0; i <= kMaxBatchSize; ++i) {
+    batch.push_back({{"jsonrpc", "2.0"}, {"method", "count"}});
+  }
+  EXPECT_EQ(ExpectError(batch.dump(), protocol::kInvalidRequest),
+            "invalid request: batch of 65 requests is too large (at most 64)");
+  EXPECT_EQ(count_, 0);
+  batch.erase(batch.begin());  // exactly the limit is fine
+  EXPECT_FALSE(HandleRequestLine(batch.dump(), dispatcher_));
+  EXPECT_EQ(count_, static_cast<int>(kMaxBatchSize));
+}
+
 TEST_F(JsonRpcTest, BatchOfNotificationsGetsNoResponse) {
   EXPECT_FALSE(HandleRequestLine(
       R"([{"jsonrpc":"2.0","method":"count"},{"jsonrpc":"2.0","method":"count"}])", dispatcher_));

@@ -413,10 +413,11 @@ TEST_F(MethodsTest, AddPortRefusesAnExistingName) {
 
 TEST_F(MethodsTest, AddPortValidatesTheName) {
   const std::string kExpected =
-      " (expected 1-15 characters, no '/', ':' or whitespace, not '.' or '..')";
+      " (expected 1-15 characters, no '/', ':', '%' or whitespace, not '.' or '..')";
   EXPECT_EQ(InvalidParams("add-port", {{"name", "a/b"}}), "invalid port name 'a/b'" + kExpected);
-  for (const json& bad : {json(""), json("abcdefghijklmnop"), json("tap:0"), json("tap 0"),
-                          json("tap\t0"), json("tap\n"), json("."), json(".."), json(5)}) {
+  for (const json& bad :
+       {json(""), json("abcdefghijklmnop"), json("tap:0"), json("tap 0"), json("tap\t0"),
+        json("tap\n"), json("."), json(".."), json("tap%d"), json(5)}) {
     SCOPED_TRACE(bad.dump());
     InvalidParams("add-port", {{"name", bad}});
   }
