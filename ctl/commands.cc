@@ -40,7 +40,9 @@ const std::vector<CommandSpec>& Table() {
       {"add-port",
        "create a TAP port (or attach to an existing one) and bring it up",
        {{"NAME", "name", ValueType::kString, false, "interface name, 1-15 characters"}},
-       {{"--kind", "KIND", "kind", ValueType::kString, "port kind (default tap)"}},
+       {{"--kind", "KIND", "kind", ValueType::kString, "port kind (default tap)"},
+        {"--offload", "on|off", "offload", ValueType::kOnOff,
+         "exchange GSO frames and partial checksums with the port (default on)"}},
        RenderPort},
       {"del-port",
        "remove a port with its MAC entries and close its TAP",
@@ -236,6 +238,11 @@ std::variant<json, CtlError> ParseValue(ValueType type, std::string_view text) {
       }
       return CtlError{ExitCode::kFailure, "invalid aging time " + Quote(text) +
                                               " (expected an integer 1..1000000 seconds)"};
+    case ValueType::kOnOff:
+      if (text == "on") return json(true);
+      if (text == "off") return json(false);
+      return CtlError{ExitCode::kFailure,
+                      "invalid setting " + Quote(text) + " (expected on or off)"};
     case ValueType::kCommand:
       if (FindCommand(text) != nullptr) return json(std::string(text));
       return UnknownCommand(text);

@@ -38,6 +38,7 @@ enum class ValueType {
   kIp,         // dotted quad
   kVlan,       // integer 1..4094
   kAgingTime,  // integer seconds, 1..1000000
+  kOnOff,      // "on" or "off", sent as true or false
   kCommand,    // a switchctl command name (help's argument)
 };
 

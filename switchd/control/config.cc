@@ -25,9 +25,12 @@ Result<PortRequest> ParsePortEntry(const nlohmann::json& entry, size_t i) {
       port.kind = value.get<std::string>();
     } else if (key == "name" || key == "kind") {
       return Invalid(where + "." + key, "a string", value);
+    } else if (key == "offload") {
+      if (!value.is_boolean()) return Invalid(where + ".offload", "true or false", value);
+      port.offload = value.get<bool>();
     } else {
       return Status::InvalidArgument("config: unknown key '" + key + "' in " + where +
-                                     " (expected name, kind)");
+                                     " (expected name, kind, offload)");
     }
   }
   if (port.name.empty()) return Invalid(where + ".name", "a non-empty string", entry);

@@ -28,6 +28,7 @@ namespace switchd {
 struct PortRequest {
   std::string name;
   std::string kind = "tap";
+  bool offload = true;  // exchange virtio-net headers (GSO, partial checksums) with the port
 };
 
 struct Config {

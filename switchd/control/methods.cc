@@ -27,6 +27,7 @@ enum class ParamType {
   kNewPort,     // Args::new_port: a name for a port to create
   kPortKind,    // Args::port_kind
   kSeconds,     // Args::seconds
+  kOffload,     // Args::offload: true or false
 };
 
 struct ParamSpec {
@@ -44,6 +45,7 @@ struct Args {
   std::string new_port;
   std::string port_kind{kPortKinds[0]};
   int64_t seconds = 0;
+  bool offload = true;
 };
 
 struct Context {
@@ -192,6 +194,14 @@ Status ParseParam(const ParamSpec& spec, const json& value, const Datapath& data
       args.seconds = *seconds;
       return Status::Ok();
     }
+    case ParamType::kOffload: {
+      if (!value.is_boolean()) {
+        return Status::InvalidArgument("invalid offload setting " + Describe(value) +
+                                       " (expected true or false)");
+      }
+      args.offload = value.get<bool>();
+      return Status::Ok();
+    }
   }
   return Status::Internal("unhandled parameter type");
 }
@@ -261,6 +271,7 @@ json PortJson(const Context& ctx, const PortInfo& port) {
       {"ifindex", details.ifindex ? json(*details.ifindex) : json(nullptr)},
       {"mac", details.mac ? json(details.mac->ToString()) : json(nullptr)},
       {"up", details.up},
+      {"offload", port.offloads},
       {"vlan", port.access_vlan},
       {"rx_packets", c.rx_packets},
       {"rx_bytes", c.rx_bytes},
@@ -366,7 +377,10 @@ Result<json> ShowStats(const Context& ctx) {
         {"local_dropped", frames.local_dropped},
         {"unicast_forwarded", frames.unicast_forwarded},
         {"flooded", frames.flooded},
-        {"unknown_unicast", frames.unknown_unicast}}},
+        {"unknown_unicast", frames.unknown_unicast},
+        {"gso_segmented", frames.gso_segmented},
+        {"checksums_completed", frames.checksums_completed},
+        {"offload_dropped", frames.offload_dropped}}},
       {"aging",
        std::chrono::duration_cast<std::chrono::seconds>(ctx.datapath.aging_time()).count()},
       {"ports", ctx.datapath.Ports().size()},
@@ -378,7 +392,8 @@ Result<json> AddPort(const Context& ctx) {
   if (ctx.datapath.FindPort(name)) {
     return Status::AlreadyExists("port " + QuoteInput(name) + " already exists");
   }
-  Result<PortId> id = ctx.backend.AddPort(name, ctx.args.port_kind);
+  Result<PortId> id =
+      ctx.backend.AddPort(name, ctx.args.port_kind, PortOptions{.offloads = ctx.args.offload});
   if (!id.ok()) return id.status();
   for (const PortInfo& port : ctx.datapath.Ports()) {
     if (port.id == *id) return PortJson(ctx, port);
@@ -464,7 +479,8 @@ const std::vector<MethodSpec>& Methods() {
        {{"vlan", kVlan, kOptional}}, ShowArp},
       {"show-stats", "show table and forwarding counters", {}, ShowStats},
       {"add-port", "create or attach a port",
-       {{"name", kNewPort, kRequired}, {"kind", kPortKind, kOptional}}, AddPort},
+       {{"name", kNewPort, kRequired}, {"kind", kPortKind, kOptional}, {"offload", kOffload, kOptional}},
+       AddPort},
       {"del-port", "remove a port with its MAC entries",
        {{"name", kPort, kRequired}}, DelPort},
       {"add-mac", "add or replace a static MAC entry",

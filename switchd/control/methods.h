@@ -34,9 +34,11 @@ struct PortDetails {
 class PortBackend {
  public:
   virtual ~PortBackend() = default;
-  // Creates or attaches the port `name` of `kind` and registers it in the datapath. Errors:
-  // kAlreadyExists, kInvalidArgument (bad kind), kSystem (the OS refused).
-  virtual Result<PortId> AddPort(std::string_view name, std::string_view kind) = 0;
+  // Creates or attaches the port `name` of `kind` and registers it in the datapath with
+  // `options` (offloads: the port exchanges virtio-net headers). Errors: kAlreadyExists,
+  // kInvalidArgument (bad kind), kSystem (the OS refused).
+  virtual Result<PortId> AddPort(std::string_view name, std::string_view kind,
+                                 const PortOptions& options) = 0;
   // Closes the port and unregisters it from the datapath (Datapath::RemovePort).
   virtual Status DelPort(PortId port) = 0;
   // The interface state of a registered port; called for every port by show-ports.

@@ -6,11 +6,15 @@
 namespace switchd {
 
 Datapath::Datapath(FrameSink& sink, const DatapathConfig& config, DatapathEvents* events)
-    : sink_(sink), events_(events), mac_table_(config.max_macs), arp_table_(config.max_arp) {
+    : sink_(sink),
+      events_(events),
+      mac_table_(config.max_macs),
+      arp_table_(config.max_arp),
+      offload_scratch_(kMaxFrameSize) {
   mac_table_.set_aging_time(config.aging_time);
 }
 
-Result<PortId> Datapath::AddPort(std::string_view name) {
+Result<PortId> Datapath::AddPort(std::string_view name, const PortOptions& options) {
   if (name.empty()) return Status::InvalidArgument("port name must not be empty");
   if (FindPort(name)) {
     return Status::AlreadyExists("port '" + std::string(name) + "' already exists");
@@ -24,6 +28,7 @@ Result<PortId> Datapath::AddPort(std::string_view name) {
   port.active = true;
   port.info.id = id;
   port.info.name = std::string(name);
+  port.info.offloads = options.offloads;
   active_ports_.insert(std::lower_bound(active_ports_.begin(), active_ports_.end(), id), id);
   // Now, not on the port's first frame: Receive must never allocate.
   mac_table_.ReservePorts(ports_.size());
@@ -75,7 +80,8 @@ void Datapath::Run(Time now) {
                     [this](const ArpBinding& binding) { events_->OnArpExpired(binding); });
 }
 
-void Datapath::Receive(PortId ingress, std::span<const std::byte> frame, Time now) {
+void Datapath::Receive(PortId ingress, std::span<const std::byte> frame, Time now,
+                       const VnetHeader& vnet) {
   if (!HasPort(ingress)) return;
   PortCounters& counters = ports_[ToIndex(ingress)].info.counters;
   ++counters.rx_packets;
@@ -108,7 +114,7 @@ void Datapath::Receive(PortId ingress, std::span<const std::byte> frame, Time no
     LearnArpSender(ingress, *vlan, eth->src, *arp, now);
     if (AnswerArpRequest(ingress, *vlan, *eth, *arp)) return;
   }
-  Forward(ingress, *vlan, eth->dst, frame);
+  Forward(ingress, *vlan, eth->dst, frame, vnet);
 }
 
 std::optional<VlanId> Datapath::IngressVlan(const Port& port, const EthernetFrame& frame) const {
@@ -176,16 +182,16 @@ bool Datapath::AnswerArpRequest(PortId ingress, VlanId vlan, const EthernetFrame
   }
   // Untagged, as everything an access port sends (even to a priority-tagged request).
   const size_t size = BuildArpReply(arp_reply_, arp, binding->mac, /*vlan_tci=*/std::nullopt);
-  SendTo(ingress, std::span<const std::byte>(arp_reply_.data(), size));
+  SendTo(ingress, std::span<const std::byte>(arp_reply_.data(), size), VnetHeader{});
   ++stats_.arp_answered;
   return true;
 }
 
 void Datapath::Forward(PortId ingress, VlanId vlan, MacAddress dst,
-                       std::span<const std::byte> frame) {
+                       std::span<const std::byte> frame, const VnetHeader& vnet) {
   if (dst.IsMulticast()) {
     ++stats_.flooded;
-    Flood(ingress, vlan, frame);
+    Flood(ingress, vlan, frame, vnet);
     return;
   }
   const std::optional<PortId> egress = mac_table_.Lookup(dst, vlan);
@@ -198,26 +204,55 @@ void Datapath::Forward(PortId ingress, VlanId vlan, MacAddress dst,
   if (!egress || !CarriesVlan(*egress, vlan)) {
     ++stats_.flooded;
     ++stats_.unknown_unicast;
-    Flood(ingress, vlan, frame);
+    Flood(ingress, vlan, frame, vnet);
     return;
   }
   ++stats_.unicast_forwarded;
-  SendTo(*egress, frame);
+  SendTo(*egress, frame, vnet);
 }
 
-void Datapath::Flood(PortId ingress, VlanId vlan, std::span<const std::byte> frame) {
+void Datapath::Flood(PortId ingress, VlanId vlan, std::span<const std::byte> frame,
+                     const VnetHeader& vnet) {
   for (PortId port : active_ports_) {
-    if (port != ingress && CarriesVlan(port, vlan)) SendTo(port, frame);
+    if (port != ingress && CarriesVlan(port, vlan)) SendTo(port, frame, vnet);
   }
 }
 
-void Datapath::SendTo(PortId port, std::span<const std::byte> frame) {
-  PortCounters& c = counters(port);
-  if (sink_.Send(port, frame)) {
-    ++c.tx_packets;
-    c.tx_bytes += frame.size();
+void Datapath::SendTo(PortId port, std::span<const std::byte> frame, const VnetHeader& vnet) {
+  PortInfo& info = ports_[ToIndex(port)].info;
+  if (vnet.IsPlain() || info.offloads) {
+    Deliver(info, frame, vnet);
+    return;
+  }
+  // The port cannot take an offloaded frame: finish it here, as the kernel's software GSO would.
+  // The frame itself is shared by every port of a flood, so the work is done in scratch.
+  if (vnet.IsGso()) {
+    const size_t segments = SegmentGso(
+        frame, vnet, offload_scratch_,
+        [&](std::span<const std::byte> segment) { Deliver(info, segment, VnetHeader{}); });
+    if (segments != 0) {
+      ++stats_.gso_segmented;
+      return;
+    }
+  } else if (frame.size() <= offload_scratch_.size()) {
+    std::span<std::byte> copy(offload_scratch_.data(), frame.size());
+    std::copy(frame.begin(), frame.end(), copy.begin());
+    if (CompleteChecksum(copy, vnet)) {
+      ++stats_.checksums_completed;
+      Deliver(info, copy, VnetHeader{});
+      return;
+    }
+  }
+  ++stats_.offload_dropped;
+  ++info.counters.tx_dropped;
+}
+
+void Datapath::Deliver(PortInfo& port, std::span<const std::byte> frame, const VnetHeader& vnet) {
+  if (sink_.Send(port.id, frame, vnet)) {
+    ++port.counters.tx_packets;
+    port.counters.tx_bytes += frame.size();
   } else {
-    ++c.tx_dropped;
+    ++port.counters.tx_dropped;
   }
 }
 

@@ -23,6 +23,7 @@
 #include "switchd/core/arp_table.h"
 #include "switchd/core/frame.h"
 #include "switchd/core/mac_table.h"
+#include "switchd/core/offload.h"
 #include "switchd/core/status.h"
 #include "switchd/core/types.h"
 
@@ -32,9 +33,11 @@ namespace switchd {
 class FrameSink {
  public:
   virtual ~FrameSink() = default;
-  // Sends `frame` out of `port`. Returns false when the frame was dropped (the datapath counts it
-  // in the port's tx_dropped); true when it was handed to the port.
-  virtual bool Send(PortId port, std::span<const std::byte> frame) = 0;
+  // Sends `frame` out of `port` with its virtio-net header `vnet` (all zero for a plain frame;
+  // offloaded frames are only sent to ports registered with offloads). Returns false when the
+  // frame was dropped (the datapath counts it in the port's tx_dropped); true when it was handed
+  // to the port.
+  virtual bool Send(PortId port, std::span<const std::byte> frame, const VnetHeader& vnet) = 0;
 };
 
 // Observer for table changes, e.g. logging and event streams. Called synchronously; must not call
@@ -62,14 +65,17 @@ struct PortCounters {
 };
 
 struct DatapathStats {
-  uint64_t malformed = 0;          // runts, truncated headers, bad ARP, invalid source MAC
-  uint64_t vlan_dropped = 0;       // frames not admitted by the ingress port's VLAN setting
-  uint64_t local_dropped = 0;      // unicast to a MAC learned on the ingress port
-  uint64_t unicast_forwarded = 0;  // known unicast sent out of one port
-  uint64_t flooded = 0;            // frames flooded (broadcast, multicast, unknown unicast)
-  uint64_t unknown_unicast = 0;    // of those, unknown unicast
-  uint64_t arp_answered = 0;       // ARP requests answered by the switch
-  uint64_t arp_flooded = 0;        // ARP requests flooded because no usable binding was known
+  uint64_t malformed = 0;            // runts, truncated headers, bad ARP, invalid source MAC
+  uint64_t vlan_dropped = 0;         // frames not admitted by the ingress port's VLAN setting
+  uint64_t local_dropped = 0;        // unicast to a MAC learned on the ingress port
+  uint64_t unicast_forwarded = 0;    // known unicast sent out of one port
+  uint64_t flooded = 0;              // frames flooded (broadcast, multicast, unknown unicast)
+  uint64_t unknown_unicast = 0;      // of those, unknown unicast
+  uint64_t arp_answered = 0;         // ARP requests answered by the switch
+  uint64_t arp_flooded = 0;          // ARP requests flooded because no usable binding was known
+  uint64_t gso_segmented = 0;        // GSO frames cut into segments for a port without offloads
+  uint64_t checksums_completed = 0;  // partial checksums finished for a port without offloads
+  uint64_t offload_dropped = 0;      // offloaded frames that could not be finished (malformed)
 };
 
 struct DatapathConfig {
@@ -78,9 +84,17 @@ struct DatapathConfig {
   Duration aging_time = MacTable::kDefaultAgingTime;
 };
 
+// How a port is set up when it is added.
+struct PortOptions {
+  // The port takes offloaded frames (GSO, partial checksums) with their virtio-net header. A port
+  // without offloads gets only complete frames: the datapath segments and checksums for it.
+  bool offloads = false;
+};
+
 struct PortInfo {
   PortId id = kNoPort;
   std::string name;
+  bool offloads = false;
   VlanId access_vlan = kDefaultVlan;
   PortCounters counters;
 };
@@ -95,7 +109,7 @@ class Datapath {
 
   // Registers a port named `name` (unique, non-empty). Returns its id (the smallest free one), or
   // kAlreadyExists / kInvalidArgument.
-  Result<PortId> AddPort(std::string_view name);
+  Result<PortId> AddPort(std::string_view name, const PortOptions& options = {});
   // Unregisters `port` and forgets its MAC entries (static too) and its dynamic ARP bindings.
   // No effect for an unknown id.
   void RemovePort(PortId port);
@@ -111,7 +125,10 @@ class Datapath {
   // Handles one frame received on `ingress` at `now`. Never fails: what cannot be forwarded is
   // dropped and counted. Hot path: no allocation; O(1) in the number of MACs; flooding is the only
   // O(ports) step. Frames for an unknown `ingress` are ignored.
-  void Receive(PortId ingress, std::span<const std::byte> frame, Time now);
+  // `vnet` is the frame's virtio-net header when the ingress port has offloads (a GSO frame may
+  // be up to 64 KiB); it travels with the frame to every egress.
+  void Receive(PortId ingress, std::span<const std::byte> frame, Time now,
+               const VnetHeader& vnet = {});
 
   // Ages the MAC and ARP tables. Call about once a second.
   void Run(Time now);
@@ -145,9 +162,12 @@ class Datapath {
   // must not be forwarded).
   bool AnswerArpRequest(PortId ingress, VlanId vlan, const EthernetFrame& eth,
                         const ArpPacket& arp);
-  void Forward(PortId ingress, VlanId vlan, MacAddress dst, std::span<const std::byte> frame);
-  void Flood(PortId ingress, VlanId vlan, std::span<const std::byte> frame);
-  void SendTo(PortId port, std::span<const std::byte> frame);
+  void Forward(PortId ingress, VlanId vlan, MacAddress dst, std::span<const std::byte> frame,
+               const VnetHeader& vnet);
+  void Flood(PortId ingress, VlanId vlan, std::span<const std::byte> frame, const VnetHeader& vnet);
+  // Sends to `port`, finishing an offloaded frame in software when the port has no offloads.
+  void SendTo(PortId port, std::span<const std::byte> frame, const VnetHeader& vnet);
+  void Deliver(PortInfo& port, std::span<const std::byte> frame, const VnetHeader& vnet);
 
   FrameSink& sink_;
   DatapathEvents* events_;
@@ -157,6 +177,7 @@ class Datapath {
   std::vector<Port> ports_;           // indexed by PortId; inactive slots are reused
   std::vector<PortId> active_ports_;  // ascending: the flood list
   std::array<std::byte, kMaxArpFrameSize> arp_reply_{};  // scratch for ARP answers
+  std::vector<std::byte> offload_scratch_;  // kMaxFrameSize: segments and completed checksums
 };
 
 }  // namespace switchd

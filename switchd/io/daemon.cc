@@ -3,6 +3,7 @@
 #include <event2/event.h>
 #include <net/if.h>
 #include <signal.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -83,7 +84,7 @@ Status Daemon::Init(const Config& config, const std::string& socket) {
   // control socket share one validation path and one set of error messages.
   Time now = Clock::now();
   for (const PortRequest& port : config.ports) {
-    nlohmann::json params = {{"name", port.name}, {"kind", port.kind}};
+    nlohmann::json params = {{"name", port.name}, {"kind", port.kind}, {"offload", port.offload}};
     Result<nlohmann::json> result = methods_.Call("add-port", params, now);
     if (!result.ok()) return result.status();
   }
@@ -117,16 +118,17 @@ std::optional<std::string> Daemon::HandleControlLine(std::string_view line) {
 
 // --- Ports -----------------------------------------------------------------------------------
 
-Result<PortId> Daemon::AddPort(std::string_view name, std::string_view kind) {
+Result<PortId> Daemon::AddPort(std::string_view name, std::string_view kind,
+                               const PortOptions& options) {
   if (kind != "tap") {
     return Status::InvalidArgument("invalid port kind '" + std::string(kind) + "' (expected tap)");
   }
   if (datapath_.FindPort(name)) {
     return Status::AlreadyExists("port '" + std::string(name) + "' already exists");
   }
-  Result<Tap> tap = Tap::Open(name);
+  Result<Tap> tap = Tap::Open(name, options.offloads);
   if (!tap.ok()) return tap.status();
-  Result<PortId> id = datapath_.AddPort(name);
+  Result<PortId> id = datapath_.AddPort(name, options);
   if (!id.ok()) return id.status();
 
   auto port =
@@ -220,12 +222,16 @@ void Daemon::OnPortReadable(int fd, short, void* arg) {
   Daemon* self = port->daemon;
   Time now = Clock::now();
   std::span<std::byte> buffer(self->frame_buffer_);
+  const size_t header = port->tap.offloads() ? kVnetHeaderSize : 0;
   for (int i = 0; i < kReadBatch; ++i) {
     ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n > 0) {
       port->up = true;
+      if (static_cast<size_t>(n) < header) continue;  // cannot happen: the kernel writes it whole
+      const VnetHeader vnet = header ? ReadVnetHeader(buffer) : VnetHeader{};
       // May emit frames to any port, never removes one (removals are deferred).
-      self->datapath_.Receive(port->id, buffer.first(static_cast<size_t>(n)), now);
+      self->datapath_.Receive(port->id, buffer.subspan(header, static_cast<size_t>(n) - header),
+                              now, vnet);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -240,11 +246,22 @@ void Daemon::OnPortReadable(int fd, short, void* arg) {
   }
 }
 
-bool Daemon::Send(PortId id, std::span<const std::byte> frame) {
+bool Daemon::Send(PortId id, std::span<const std::byte> frame, const VnetHeader& vnet) {
   Port* port = FindPort(id);
   if (!port) return false;
-  ssize_t n = ::write(port->tap.fd(), frame.data(), frame.size());
-  if (n == static_cast<ssize_t>(frame.size())) return true;
+  ssize_t n;
+  size_t expected = frame.size();
+  if (port->tap.offloads()) {
+    std::array<std::byte, kVnetHeaderSize> header;
+    WriteVnetHeader(vnet, header);
+    iovec parts[2] = {{header.data(), header.size()},
+                      {const_cast<std::byte*>(frame.data()), frame.size()}};
+    expected += header.size();
+    n = ::writev(port->tap.fd(), parts, 2);
+  } else {
+    n = ::write(port->tap.fd(), frame.data(), frame.size());
+  }
+  if (n == static_cast<ssize_t>(expected)) return true;
   if (n < 0) {
     if (errno == EIO) {
       port->up = false;  // the TAP's link is down: counted as a drop, not an error

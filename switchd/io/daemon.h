@@ -33,7 +33,8 @@ namespace switchd {
 class Daemon final : public PortBackend, public FrameSink, public DatapathEvents {
  public:
   static constexpr int kReadBatch = 64;  // frames per port per wake-up
-  static constexpr size_t kFrameBufferSize = 65536 + 64;
+  // A virtio-net header and the largest (GSO) frame a TAP hands over.
+  static constexpr size_t kFrameBufferSize = kVnetHeaderSize + kMaxFrameSize;
 
   // Opens the control socket and the configured ports and applies the static entries. Fails with
   // a one-line message if any of it cannot be done (nothing is left behind).
@@ -46,12 +47,13 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   int Run();
 
   // PortBackend
-  Result<PortId> AddPort(std::string_view name, std::string_view kind) override;
+  Result<PortId> AddPort(std::string_view name, std::string_view kind,
+                         const PortOptions& options) override;
   Status DelPort(PortId port) override;
   PortDetails Describe(PortId port) const override;
 
   // FrameSink
-  bool Send(PortId port, std::span<const std::byte> frame) override;
+  bool Send(PortId port, std::span<const std::byte> frame, const VnetHeader& vnet) override;
 
   // DatapathEvents
   void OnMacLearned(const MacEntry& entry) override;

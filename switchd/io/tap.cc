@@ -1,5 +1,7 @@
 #include "switchd/io/tap.h"
 
+#include "switchd/core/offload.h"
+
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
@@ -10,9 +12,15 @@
 #include <cerrno>
 #include <cstring>
 
+// UDP segmentation offload, Linux 6.2+ (linux/if_tun.h); Debian 12's headers predate it.
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
 namespace switchd {
 
-Result<Tap> Tap::Open(std::string_view name) {
+Result<Tap> Tap::Open(std::string_view name, bool offloads) {
   if (name.empty() || name.size() >= IFNAMSIZ) {
     return Status::InvalidArgument("invalid interface name '" + std::string(name) +
                                    "' (expected 1 to 15 characters)");
@@ -22,7 +30,7 @@ Result<Tap> Tap::Open(std::string_view name) {
   UniqueFd fd(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
   if (!fd) return Status::System("cannot open /dev/net/tun: " + std::string(strerror(errno)));
   ifreq ifr{};
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (offloads ? IFF_VNET_HDR : 0);
   std::memcpy(ifr.ifr_name, name.data(), name.size());
   if (ioctl(fd.get(), TUNSETIFF, &ifr) < 0) {
     int err = errno;
@@ -38,7 +46,22 @@ Result<Tap> Tap::Open(std::string_view name) {
                                    std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ)) +
                                    "'");
   }
-  return Tap(std::move(fd), !existed);
+  if (offloads) {
+    // The default header size is sizeof(struct virtio_net_hdr), kVnetHeaderSize; say so anyway,
+    // since a persistent TAP may have been left with another size.
+    int header_size = static_cast<int>(kVnetHeaderSize);
+    if (ioctl(fd.get(), TUNSETVNETHDRSZ, &header_size) < 0) {
+      return Status::System("cannot set the virtio-net header size of TAP " + quoted + ": " +
+                            strerror(errno));
+    }
+    // USO (UDP segmentation) exists from Linux 6.2; older kernels refuse the flags with EINVAL.
+    const unsigned tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+    if (ioctl(fd.get(), TUNSETOFFLOAD, tcp | TUN_F_USO4 | TUN_F_USO6) < 0 &&
+        ioctl(fd.get(), TUNSETOFFLOAD, tcp) < 0) {
+      return Status::System("cannot enable offloads on TAP " + quoted + ": " + strerror(errno));
+    }
+  }
+  return Tap(std::move(fd), !existed, offloads);
 }
 
 bool Tap::InOurNamespace() const {

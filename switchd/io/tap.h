@@ -1,5 +1,9 @@
 // Tap: a TAP device the switch holds open through /dev/net/tun (IFF_TAP | IFF_NO_PI, non-blocking).
 //
+// With offloads, the TAP is opened with IFF_VNET_HDR and TUNSETOFFLOAD (checksum, TSO4/6, ECN and,
+// where the kernel has it, USO4/6): each frame read or written is preceded by a virtio-net header
+// (kVnetHeaderSize bytes) and may be a 64 KiB GSO frame with a partial checksum.
+//
 // The descriptor stays valid when the interface is moved into another network namespace or
 // renamed there: queries go through the descriptor (TUNGETIFF, SIOCGIFHWADDR), never by name.
 // When the interface is deleted, the descriptor is detached and IsAttached() turns false.
@@ -22,11 +26,13 @@ class Tap {
  public:
   // Creates TAP `name`, or attaches to an existing persistent TAP of that name. Errors (kSystem)
   // carry the strerror text, e.g. "cannot open TAP 'tap0': Device or resource busy".
-  static Result<Tap> Open(std::string_view name);
+  static Result<Tap> Open(std::string_view name, bool offloads);
 
   int fd() const { return fd_.get(); }
   // True if this process created the interface (it goes away when the TAP is closed).
   bool created() const { return created_; }
+  // True if frames carry a virtio-net header (IFF_VNET_HDR).
+  bool offloads() const { return offloads_; }
 
   // The interface's current name (it may have been renamed), or nullopt once it was deleted.
   std::optional<std::string> CurrentName() const;
@@ -39,10 +45,12 @@ class Tap {
   std::optional<MacAddress> HardwareAddress() const;
 
  private:
-  Tap(UniqueFd fd, bool created) : fd_(std::move(fd)), created_(created) {}
+  Tap(UniqueFd fd, bool created, bool offloads)
+      : fd_(std::move(fd)), created_(created), offloads_(offloads) {}
 
   UniqueFd fd_;
   bool created_ = false;
+  bool offloads_ = false;
 };
 
 }  // namespace switchd

@@ -2,10 +2,10 @@
 
 namespace switchd::test {
 
-bool RecordingSink::Send(PortId port, std::span<const std::byte> frame) {
+bool RecordingSink::Send(PortId port, std::span<const std::byte> frame, const VnetHeader& vnet) {
   const bool fail = fail_all_ || failing_ports_.count(port) > 0;
   (fail ? refused_ : sent_)
-      .push_back(Sent{port, std::vector<std::byte>(frame.begin(), frame.end())});
+      .push_back(Sent{port, std::vector<std::byte>(frame.begin(), frame.end()), vnet});
   return !fail;
 }
 

@@ -17,11 +17,12 @@ class RecordingSink : public FrameSink {
   struct Sent {
     PortId port;
     std::vector<std::byte> frame;
+    VnetHeader vnet;
   };
 
   // Records the frame and returns true, or records it as refused and returns false when sends
   // fail (FailAll) or fail on `port` (FailPort).
-  bool Send(PortId port, std::span<const std::byte> frame) override;
+  bool Send(PortId port, std::span<const std::byte> frame, const VnetHeader& vnet) override;
 
   // Frames accepted, in send order.
   const std::vector<Sent>& sent() const { return sent_; }

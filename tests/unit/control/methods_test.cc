@@ -28,10 +28,11 @@ class FakePortBackend : public PortBackend {
  public:
   explicit FakePortBackend(Datapath& datapath) : datapath_(datapath) {}
 
-  Result<PortId> AddPort(std::string_view name, std::string_view kind) override {
+  Result<PortId> AddPort(std::string_view name, std::string_view kind,
+                         const PortOptions& options) override {
     added.emplace_back(name);
     if (!fail_with.ok()) return fail_with;
-    Result<PortId> id = datapath_.AddPort(name);
+    Result<PortId> id = datapath_.AddPort(name, options);
     if (id.ok()) {
       details[*id] = PortDetails{std::string(kind), std::string(name), 100 + int(ToIndex(*id)),
                                  Mac(0x100 + ToIndex(*id)), true};
@@ -67,7 +68,7 @@ class MethodsTest : public ::testing::Test {
 
   // Adds a port through the backend, as add-port would, and returns its id.
   PortId AddPort(std::string_view name) {
-    Result<PortId> id = backend_.AddPort(name, "tap");
+    Result<PortId> id = backend_.AddPort(name, "tap", PortOptions{});
     EXPECT_TRUE(id.ok()) << id.status().message();
     return id.ok() ? *id : kNoPort;
   }
@@ -233,6 +234,7 @@ TEST_F(MethodsTest, ShowPortsMergesDatapathAndBackend) {
                             {"ifindex", 100},
                             {"mac", "02:00:00:00:01:00"},
                             {"up", true},
+                            {"offload", false},
                             {"vlan", 1},
                             {"rx_packets", 2},
                             {"rx_bytes", 120},
@@ -424,6 +426,13 @@ TEST_F(MethodsTest, AddPortValidatesTheName) {
   EXPECT_TRUE(backend_.added.empty());
   Ok("add-port", {{"name", "abcdefghijklmno"}});  // 15 characters
   Ok("add-port", {{"name", "..."}});
+}
+
+TEST_F(MethodsTest, AddPortTurnsOffloadsOnUnlessAskedNotTo) {
+  EXPECT_EQ(Ok("add-port", {{"name", "tap0"}}).at("offload"), true);
+  EXPECT_EQ(Ok("add-port", {{"name", "tap1"}, {"offload", false}}).at("offload"), false);
+  EXPECT_EQ(InvalidParams("add-port", {{"name", "tap2"}, {"offload", "no"}}),
+            "invalid offload setting 'no' (expected true or false)");
 }
 
 TEST_F(MethodsTest, AddPortListsValidKinds) {

@@ -45,7 +45,10 @@ class AllocationCounter {
 // Sends nothing anywhere, without allocating.
 class NullSink : public FrameSink {
  public:
-  bool Send(PortId /*port*/, std::span<const std::byte> /*frame*/) override { return true; }
+  bool Send(PortId /*port*/, std::span<const std::byte> /*frame*/,
+            const VnetHeader& /*vnet*/) override {
+    return true;
+  }
 };
 
 TEST(AllocationTest, MacTableLearnsLooksUpEvictsAndAgesWithoutAllocating) {
