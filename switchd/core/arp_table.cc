@@ -13,7 +13,7 @@ ArpTable::ArpTable(size_t capacity)
 }
 
 uint32_t ArpTable::FindSlot(Ipv4Address ip, VlanId vlan) const {
-  return index_.Find(Key(ip, vlan), [this](uint32_t slot) { return SlotKey(slot); });
+  return index_.FindSlot(Key(ip, vlan));
 }
 
 ArpBinding ArpTable::ToBinding(uint32_t slot) const {
@@ -55,7 +55,7 @@ uint32_t ArpTable::Allocate(Ipv4Address ip, VlanId vlan) {
   s.ip = ip;
   s.vlan = vlan;
   s.prev = s.next = kNil;
-  index_.Insert(Key(ip, vlan), slot);
+  index_.Insert(Key(ip, vlan), slot, /*value=*/0);
   ++size_;
   return slot;
 }
@@ -67,7 +67,7 @@ void ArpTable::Release(uint32_t slot) {
   } else {
     Unlink(slot);
   }
-  index_.Erase(Key(s.ip, s.vlan), slot, [this](uint32_t other) { return SlotKey(other); });
+  index_.Erase(Key(s.ip, s.vlan));
   s = Slot{};
   s.next = free_head_;
   free_head_ = slot;

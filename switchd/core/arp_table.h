@@ -96,7 +96,6 @@ class ArpTable {
   static uint64_t Key(Ipv4Address ip, VlanId vlan) {
     return static_cast<uint64_t>(vlan) << 32 | ip.value();
   }
-  uint64_t SlotKey(uint32_t slot) const { return Key(slots_[slot].ip, slots_[slot].vlan); }
   uint32_t FindSlot(Ipv4Address ip, VlanId vlan) const;
   ArpBinding ToBinding(uint32_t slot) const;
   void LinkTail(uint32_t slot);

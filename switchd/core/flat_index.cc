@@ -12,7 +12,7 @@ size_t FlatIndex::BucketCount(size_t capacity) {
 }
 
 FlatIndex::FlatIndex(size_t capacity)
-    : buckets_(BucketCount(capacity), kNone), mask_(buckets_.size() - 1) {
+    : buckets_(BucketCount(capacity)), mask_(buckets_.size() - 1) {
   // Read once per table, at construction: the only entropy the core ever asks for.
   std::random_device random;
   seed_ = (static_cast<uint64_t>(random()) << 32) | random();

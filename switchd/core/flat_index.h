@@ -1,12 +1,14 @@
 // FlatIndex: a fixed-size open-addressing hash index from 64-bit keys to slot numbers of a slab
-// that the caller owns (MacTable, ArpTable). Internal to the core.
+// that the caller owns (MacTable, ArpTable), with one 32-bit value beside each slot number.
+// Internal to the core.
 //
-// The index stores only 32-bit slot numbers, so a bucket costs 4 bytes; the caller keeps the keys
-// in its slab and hands the index a `key_of(slot)` function to read them back. Linear probing at
-// no more than 50% load; erasing shifts the following entries back (no tombstones), so probe
-// sequences stay short however much the table churns. All storage is allocated by the
-// constructor; nothing afterwards. Keys are hashed with a random per-index seed, so that whoever
-// chooses the keys (source MACs on the wire) cannot aim them all at one probe sequence.
+// A bucket holds the key, the slot and the value (16 bytes, four to a cache line), so a lookup
+// that needs only the value (the MAC table's port) touches one cache line and never the slab: at a
+// million entries that is one memory miss per lookup instead of two. Linear probing at no more
+// than 50% load; erasing shifts the following entries back (no tombstones), so probe sequences
+// stay short however much the table churns. All storage is allocated by the constructor; nothing
+// afterwards. Keys are hashed with a random per-index seed, so that whoever chooses the keys
+// (source MACs on the wire) cannot aim them all at one probe sequence.
 #pragma once
 
 #include <cstddef>
@@ -19,46 +21,60 @@ class FlatIndex {
  public:
   static constexpr uint32_t kNone = UINT32_MAX;
 
+  struct Bucket {
+    uint64_t key = 0;
+    uint32_t slot = kNone;  // kNone: the bucket is empty
+    uint32_t value = 0;
+  };
+
   // An index for up to `capacity` slots (numbered 0..capacity-1, capacity < UINT32_MAX).
   explicit FlatIndex(size_t capacity);
 
   // The number of buckets an index for `capacity` slots uses: a power of two >= 2 * capacity.
   static size_t BucketCount(size_t capacity);
+  static constexpr size_t kBucketSize = sizeof(Bucket);
   size_t bucket_count() const { return buckets_.size(); }
 
-  // The slot holding `key`, or kNone. `key_of(slot)` returns the key stored in a slot.
-  template <typename KeyOf>
-  uint32_t Find(uint64_t key, const KeyOf& key_of) const {
+  // The bucket holding `key`, or nullptr.
+  const Bucket* Find(uint64_t key) const {
     for (size_t i = Home(key);; i = (i + 1) & mask_) {
-      const uint32_t slot = buckets_[i];
-      if (slot == kNone || key_of(slot) == key) return slot;
+      const Bucket& bucket = buckets_[i];
+      if (bucket.slot == kNone) return nullptr;
+      if (bucket.key == key) return &bucket;
     }
   }
-
-  // Indexes `slot` under `key`. Precondition: `key` is not indexed and fewer than `capacity`
-  // slots are.
-  void Insert(uint64_t key, uint32_t slot) {
-    size_t i = Home(key);
-    while (buckets_[i] != kNone) i = (i + 1) & mask_;
-    buckets_[i] = slot;
+  Bucket* Find(uint64_t key) {
+    return const_cast<Bucket*>(static_cast<const FlatIndex*>(this)->Find(key));
+  }
+  // The slot holding `key`, or kNone.
+  uint32_t FindSlot(uint64_t key) const {
+    const Bucket* bucket = Find(key);
+    return bucket ? bucket->slot : kNone;
   }
 
-  // Removes `slot`, indexed under `key`. Precondition: it is indexed. `key_of` as for Find.
-  template <typename KeyOf>
-  void Erase(uint64_t key, uint32_t slot, const KeyOf& key_of) {
+  // Indexes `slot` with `value` under `key`. Precondition: `key` is not indexed and fewer than
+  // `capacity` slots are.
+  void Insert(uint64_t key, uint32_t slot, uint32_t value) {
+    size_t i = Home(key);
+    while (buckets_[i].slot != kNone) i = (i + 1) & mask_;
+    buckets_[i] = Bucket{key, slot, value};
+  }
+
+  // Removes `key`. Precondition: it is indexed.
+  void Erase(uint64_t key) {
     size_t hole = Home(key);
-    while (buckets_[hole] != slot) hole = (hole + 1) & mask_;
+    while (buckets_[hole].key != key || buckets_[hole].slot == kNone) hole = (hole + 1) & mask_;
     // Backward-shift deletion: move each later entry of the cluster into the hole unless its home
     // bucket lies cyclically in (hole, i], where moving it would put it before its home.
-    for (size_t i = (hole + 1) & mask_; buckets_[i] != kNone; i = (i + 1) & mask_) {
-      const size_t home = Home(key_of(buckets_[i]));
+    for (size_t i = (hole + 1) & mask_; buckets_[i].slot != kNone; i = (i + 1) & mask_) {
+      const size_t home = Home(buckets_[i].key);
       const bool home_in_gap = hole <= i ? (hole < home && home <= i) : (hole < home || home <= i);
       if (!home_in_gap) {
         buckets_[hole] = buckets_[i];
         hole = i;
       }
     }
-    buckets_[hole] = kNone;
+    buckets_[hole] = Bucket{};
   }
 
  private:
@@ -73,7 +89,7 @@ class FlatIndex {
     return static_cast<size_t>(x) & mask_;
   }
 
-  std::vector<uint32_t> buckets_;
+  std::vector<Bucket> buckets_;
   size_t mask_;
   uint64_t seed_;
 };

@@ -18,12 +18,12 @@ MacTable::MacTable(size_t capacity)
 
 size_t MacTable::BytesPerEntry() {
   return (sizeof(Slot) * kDefaultCapacity +
-          sizeof(uint32_t) * FlatIndex::BucketCount(kDefaultCapacity)) /
+          FlatIndex::kBucketSize * FlatIndex::BucketCount(kDefaultCapacity)) /
          kDefaultCapacity;
 }
 
 uint32_t MacTable::FindSlot(MacAddress mac, VlanId vlan) const {
-  return index_.Find(Key(mac, vlan), [this](uint32_t slot) { return SlotKey(slot); });
+  return index_.FindSlot(Key(mac, vlan));
 }
 
 MacEntry MacTable::ToEntry(uint32_t slot) const {
@@ -69,14 +69,15 @@ void MacTable::Unlink(uint32_t slot) {
   --list.count;
 }
 
-uint32_t MacTable::Allocate(MacAddress mac, VlanId vlan) {
+uint32_t MacTable::Allocate(MacAddress mac, VlanId vlan, PortId port) {
   const uint32_t slot = free_head_;
   Slot& s = slots_[slot];
   free_head_ = s.next;
   s.mac = mac;
   s.vlan = vlan;
+  s.port = port;
   s.prev = s.next = kNil;
-  index_.Insert(Key(mac, vlan), slot);
+  index_.Insert(Key(mac, vlan), slot, ToIndex(port));
   ++size_;
   return slot;
 }
@@ -88,7 +89,7 @@ void MacTable::Release(uint32_t slot) {
   } else {
     Unlink(slot);
   }
-  index_.Erase(Key(s.mac, s.vlan), slot, [this](uint32_t other) { return SlotKey(other); });
+  index_.Erase(Key(s.mac, s.vlan));
   s = Slot{};
   s.next = free_head_;
   free_head_ = slot;
@@ -117,8 +118,8 @@ LearnOutcome MacTable::Learn(MacAddress mac, VlanId vlan, PortId port, Time now)
     ++stats_.not_learned;
     return outcome;
   }
-  const uint32_t found = FindSlot(mac, vlan);
-  if (found != FlatIndex::kNone) {
+  if (FlatIndex::Bucket* bucket = index_.Find(Key(mac, vlan))) {
+    const uint32_t found = bucket->slot;
     Slot& s = slots_[found];
     s.last_seen = now;
     if (s.is_static) {
@@ -132,6 +133,7 @@ LearnOutcome MacTable::Learn(MacAddress mac, VlanId vlan, PortId port, Time now)
       outcome.kind = LearnOutcome::Kind::kMoved;
       outcome.previous_port = s.port;
       s.port = port;
+      bucket->value = ToIndex(port);  // Lookup reads the port from the index
       ++stats_.moved;
     }
     LinkTail(found);
@@ -146,9 +148,8 @@ LearnOutcome MacTable::Learn(MacAddress mac, VlanId vlan, PortId port, Time now)
       return outcome;
     }
   }
-  const uint32_t slot = Allocate(mac, vlan);
+  const uint32_t slot = Allocate(mac, vlan, port);
   Slot& s = slots_[slot];
-  s.port = port;
   s.is_static = false;
   s.last_seen = now;
   LinkTail(slot);
@@ -158,9 +159,10 @@ LearnOutcome MacTable::Learn(MacAddress mac, VlanId vlan, PortId port, Time now)
 }
 
 std::optional<PortId> MacTable::Lookup(MacAddress mac, VlanId vlan) const {
-  const uint32_t slot = FindSlot(mac, vlan);
-  if (slot == FlatIndex::kNone) return std::nullopt;
-  return slots_[slot].port;
+  // The index carries the port: one cache line, never the slab.
+  const FlatIndex::Bucket* bucket = index_.Find(Key(mac, vlan));
+  if (bucket == nullptr) return std::nullopt;
+  return PortId{bucket->value};
 }
 
 std::optional<MacEntry> MacTable::Find(MacAddress mac, VlanId vlan) const {
@@ -180,7 +182,7 @@ Status MacTable::AddStatic(MacAddress mac, VlanId vlan, PortId port, Time now) {
       return Status::ResourceExhausted("MAC table is full of static entries (" +
                                        std::to_string(capacity_) + ")");
     }
-    slot = Allocate(mac, vlan);
+    slot = Allocate(mac, vlan, port);
     ++static_count_;
   } else if (!slots_[slot].is_static) {
     Unlink(slot);
@@ -188,6 +190,7 @@ Status MacTable::AddStatic(MacAddress mac, VlanId vlan, PortId port, Time now) {
   }
   Slot& s = slots_[slot];
   s.port = port;
+  index_.Find(Key(mac, vlan))->value = ToIndex(port);
   s.is_static = true;
   s.last_seen = now;
   return Status::Ok();

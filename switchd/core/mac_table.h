@@ -131,7 +131,6 @@ class MacTable {
   static uint64_t Key(MacAddress mac, VlanId vlan) {
     return mac.ToU64() | static_cast<uint64_t>(vlan) << 48;
   }
-  uint64_t SlotKey(uint32_t slot) const { return Key(slots_[slot].mac, slots_[slot].vlan); }
   uint32_t FindSlot(MacAddress mac, VlanId vlan) const;
   MacEntry ToEntry(uint32_t slot) const;
   PortList& PortListFor(PortId port);
@@ -139,7 +138,7 @@ class MacTable {
   void Unlink(uint32_t slot);
   // Takes a free slot for (mac, vlan) and indexes it; the caller fills in the rest. Precondition:
   // size_ < capacity_.
-  uint32_t Allocate(MacAddress mac, VlanId vlan);
+  uint32_t Allocate(MacAddress mac, VlanId vlan, PortId port);
   void Release(uint32_t slot);
   // Evicts the least recently seen dynamic entry of the port holding the most dynamic entries.
   // Nullopt when there is no dynamic entry.
