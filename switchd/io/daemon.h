@@ -32,7 +32,9 @@ namespace switchd {
 
 class Daemon final : public PortBackend, public FrameSink, public DatapathEvents {
  public:
-  static constexpr int kReadBatch = 64;  // frames per port per wake-up
+  static constexpr int kReadBatch = 64;  // frames per port per wake-up, at most
+  // A port woken within this interval of its last wake-up is read in batches (OnPortReadable).
+  static constexpr Duration kBusyInterval = std::chrono::microseconds(200);
   // A virtio-net header and the largest (GSO) frame a TAP hands over.
   static constexpr size_t kFrameBufferSize = kVnetHeaderSize + kMaxFrameSize;
 
@@ -76,6 +78,7 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
     std::optional<MacAddress> mac;
     bool up = false;
     bool removal_pending = false;
+    Time last_wakeup{};
   };
 
   Status Init(const Config& config, const std::string& socket);
