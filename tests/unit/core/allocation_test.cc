@@ -11,6 +11,7 @@
 #include "switchd/core/datapath.h"
 #include "switchd/core/mac_table.h"
 #include "tests/helpers/frames.h"
+#include "tests/helpers/offload_frames.h"
 
 namespace {
 std::atomic<size_t> allocations{0};
@@ -120,6 +121,58 @@ TEST(AllocationTest, DatapathHandlesFramesWithoutAllocating) {
   EXPECT_GT(datapath.stats().arp_answered, 0u);
   EXPECT_GT(datapath.stats().unicast_forwarded, 0u);
   EXPECT_GT(datapath.mac_table().stats().evicted, 0u);
+}
+
+TEST(AllocationTest, DatapathHandlesOffloadedFramesWithoutAllocating) {
+  NullSink sink;
+  DatapathEvents events;
+  Datapath datapath(sink, DatapathConfig{.max_macs = 16, .max_arp = 16}, &events);
+  const PortId off0 = *datapath.AddPort("off0", PortOptions{.offloads = true});
+  const PortId off1 = *datapath.AddPort("off1", PortOptions{.offloads = true});
+  const PortId plain2 = *datapath.AddPort("plain2", PortOptions{.offloads = false});
+  const MacAddress a = Mac(0xa);
+  const MacAddress b = Mac(0xb);
+  const MacAddress c = Mac(0xc);
+  // Frames are built up front: only the datapath is measured.
+  const Bytes from_b = test::MakeIpv4(a, b, Ipv4Address(), Ipv4Address());
+  const Bytes from_c = test::MakeIpv4(a, c, Ipv4Address(), Ipv4Address());
+  test::IpFrameSpec gso_spec;
+  gso_spec.src = a;
+  gso_spec.dst = Mac(0xee);  // unknown: flooded whole to off1, segmented for plain2
+  gso_spec.payload_size = 65535 - 40;
+  const Bytes gso = test::MakeIpFrame(gso_spec);
+  const VnetHeader gso_header = test::GsoHeader(gso_spec, VnetHeader::kGsoTcpv4, 1448);
+  test::IpFrameSpec to_c = gso_spec;
+  to_c.dst = c;
+  const Bytes gso_to_c = test::MakeIpFrame(to_c);
+  test::IpFrameSpec udp = gso_spec;
+  udp.udp = true;
+  udp.ipv6 = true;
+  udp.payload_size = 20000;
+  const Bytes uso = test::MakeIpFrame(udp);
+  const VnetHeader uso_header = test::GsoHeader(udp, VnetHeader::kGsoUdpL4, 1452);
+  test::IpFrameSpec small = to_c;
+  small.payload_size = 1000;
+  const Bytes partial = test::MakeIpFrame(small);
+  const VnetHeader partial_header = test::PartialChecksumHeader(small);
+  Bytes malformed = gso_to_c;
+  malformed[14 + 20 + 12] = std::byte{0x40};  // TCP data offset 4: dropped for plain2
+
+  AllocationCounter counter;
+  for (int round = 0; round < 10; ++round) {
+    const Time now = At(round);
+    datapath.Receive(off1, from_b, now);
+    datapath.Receive(plain2, from_c, now);
+    datapath.Receive(off0, gso, now, gso_header);
+    datapath.Receive(off0, gso_to_c, now, gso_header);
+    datapath.Receive(off0, uso, now, uso_header);
+    datapath.Receive(off0, partial, now, partial_header);
+    datapath.Receive(off0, malformed, now, gso_header);
+  }
+  EXPECT_EQ(counter.count(), 0u);
+  EXPECT_EQ(datapath.stats().gso_segmented, 30u);
+  EXPECT_EQ(datapath.stats().checksums_completed, 10u);
+  EXPECT_EQ(datapath.stats().offload_dropped, 10u);
 }
 
 }  // namespace
