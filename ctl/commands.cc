@@ -44,6 +44,15 @@ const std::vector<CommandSpec>& Table() {
         {"--offload", "on|off", "offload", ValueType::kOnOff,
          "exchange GSO frames and partial checksums with the port (default on)"}},
        RenderPort},
+      {"set-port",
+       "change a port's settings",
+       {{"PORT", "port", ValueType::kString, false, "port name"}},
+       {},
+       RenderPort,
+       {{"max-macs", "N", "max_macs", ValueType::kCount,
+         "dynamic MAC entries the port may hold (0: no limit of its own)"},
+        {"storm-limit", "PPS", "storm_limit", ValueType::kRate,
+         "flooded frames per second accepted from the port (off: no limit)"}}},
       {"del-port",
        "remove a port with its MAC entries and close its TAP",
        {{"NAME", "name", ValueType::kString, false, "port name"}},
@@ -169,6 +178,15 @@ const CommandSpec* FindCommand(std::string_view name) {
   return nullptr;
 }
 
+static std::string SettingNames(const CommandSpec& command) {
+  std::string names;
+  for (const SettingSpec& setting : command.settings) {
+    if (!names.empty()) names += ", ";
+    names += setting.name;
+  }
+  return names;
+}
+
 std::string Usage(const CommandSpec& command) {
   std::string usage(command.name);
   for (const ArgSpec& arg : command.args) {
@@ -177,6 +195,7 @@ std::string Usage(const CommandSpec& command) {
   for (const OptionSpec& option : command.options) {
     usage += " [" + std::string(option.flag) + " " + std::string(option.metavar) + "]";
   }
+  if (!command.settings.empty()) usage += " SETTING VALUE...";
   return usage;
 }
 
@@ -209,6 +228,10 @@ std::string CommandHelp(const CommandSpec& command) {
   for (const OptionSpec& option : command.options) {
     lines.emplace_back(std::string(option.flag) + " " + std::string(option.metavar), option.help);
   }
+  for (const SettingSpec& setting : command.settings) {
+    lines.emplace_back(std::string(setting.name) + " " + std::string(setting.metavar),
+                       setting.help);
+  }
   size_t width = 0;
   for (const auto& [left, right] : lines) width = std::max(width, left.size());
   out += "\n";
@@ -238,6 +261,15 @@ std::variant<json, CtlError> ParseValue(ValueType type, std::string_view text) {
       }
       return CtlError{ExitCode::kFailure, "invalid aging time " + Quote(text) +
                                               " (expected an integer 1..1000000 seconds)"};
+    case ValueType::kCount:
+      if (auto n = ParseUnsigned(text, 1 << 24)) return json(*n);
+      return CtlError{ExitCode::kFailure,
+                      "invalid number " + Quote(text) + " (expected an integer 0..16777216)"};
+    case ValueType::kRate:
+      if (text == "off") return json(0);
+      if (auto n = ParseUnsigned(text, 100000000)) return json(*n);
+      return CtlError{ExitCode::kFailure, "invalid rate " + Quote(text) +
+                                              " (expected frames per second 0..100000000, or off)"};
     case ValueType::kOnOff:
       if (text == "on") return json(true);
       if (text == "off") return json(false);
@@ -350,6 +382,31 @@ std::variant<CommandLine, CtlError> ParseCommandLine(std::span<const std::string
                                            std::string(command->args[positionals.size()].metavar) +
                                            " for " + Quote(command->name));
   }
+  // Settings: `name value` pairs after the arguments.
+  std::vector<std::pair<const SettingSpec*, std::string_view>> setting_values;
+  if (!command->settings.empty()) {
+    if (positionals.size() == command->args.size()) {
+      return CommandUsageError(*command, "missing SETTING for " + Quote(command->name) +
+                                             " (settings: " + SettingNames(*command) + ")");
+    }
+    for (size_t i = command->args.size(); i < positionals.size(); i += 2) {
+      const SettingSpec* setting = nullptr;
+      for (const SettingSpec& candidate : command->settings) {
+        if (candidate.name == positionals[i]) setting = &candidate;
+      }
+      if (setting == nullptr) {
+        return CommandUsageError(*command, "unknown setting " + Quote(positionals[i]) + " for " +
+                                               Quote(command->name) +
+                                               " (settings: " + SettingNames(*command) + ")");
+      }
+      if (i + 1 == positionals.size()) {
+        return CommandUsageError(
+            *command, "missing " + std::string(setting->metavar) + " for " + Quote(setting->name));
+      }
+      setting_values.emplace_back(setting, positionals[i + 1]);
+    }
+    positionals.resize(command->args.size());
+  }
   if (positionals.size() > command->args.size()) {
     return CommandUsageError(*command, "unexpected argument " +
                                            Quote(positionals[command->args.size()]) + " for " +
@@ -367,6 +424,12 @@ std::variant<CommandLine, CtlError> ParseCommandLine(std::span<const std::string
     auto value = ParseValue(option->type, text);
     if (auto* error = std::get_if<CtlError>(&value)) return std::move(*error);
     line.params[std::string(option->param)] = std::move(std::get<json>(value));
+  }
+
+  for (const auto& [setting, text] : setting_values) {
+    auto value = ParseValue(setting->type, text);
+    if (auto* error = std::get_if<CtlError>(&value)) return std::move(*error);
+    line.params[std::string(setting->param)] = std::move(std::get<json>(value));
   }
 
   if (command->render == nullptr) {  // help [COMMAND]

@@ -39,6 +39,8 @@ enum class ValueType {
   kVlan,       // integer 1..4094
   kAgingTime,  // integer seconds, 1..1000000
   kOnOff,      // "on" or "off", sent as true or false
+  kCount,      // integer 0..16777216
+  kRate,       // frames per second 0..100000000, or "off" (sent as 0)
   kCommand,    // a switchctl command name (help's argument)
 };
 
@@ -63,12 +65,23 @@ struct OptionSpec {
 // Renders a successful result as text ("" prints nothing).
 using Renderer = std::string (*)(const nlohmann::json& result);
 
+// A setting given as a `name value` pair after the arguments (set-port PORT max-macs 100).
+struct SettingSpec {
+  std::string_view name;  // "max-macs"
+  std::string_view metavar;
+  std::string_view param;
+  ValueType type = ValueType::kString;
+  std::string_view help;
+};
+
 struct CommandSpec {
   std::string_view name;  // also the JSON-RPC method
   std::string_view summary;
   std::vector<ArgSpec> args;  // required ones first
   std::vector<OptionSpec> options;
   Renderer render = nullptr;  // nullptr: a local command that calls no method (help)
+  // When not empty, at least one `setting value` pair must follow the arguments.
+  std::vector<SettingSpec> settings = {};
 };
 
 // Every switchctl command, in the order `help` lists them.

@@ -15,6 +15,8 @@ using nlohmann::json;
 constexpr std::string_view kPortKinds[] = {"tap"};
 constexpr size_t kMaxPortNameSize = 15;  // IFNAMSIZ - 1
 constexpr int64_t kMaxAgingSeconds = 1000000;
+constexpr int64_t kMaxPortMacs = 1 << 24;
+constexpr int64_t kMaxStormLimit = 100000000;
 
 // What a parameter holds; each type fills one field of Args, so a method has at most one
 // parameter of each type.
@@ -28,6 +30,8 @@ enum class ParamType {
   kPortKind,    // Args::port_kind
   kSeconds,     // Args::seconds
   kOffload,     // Args::offload: true or false
+  kMaxMacs,     // Args::max_macs: 0..16777216 (0: no limit of the port's own)
+  kStormLimit,  // Args::storm_limit: frames per second, 0..100000000 (0: off)
 };
 
 struct ParamSpec {
@@ -46,6 +50,8 @@ struct Args {
   std::string port_kind{kPortKinds[0]};
   int64_t seconds = 0;
   bool offload = true;
+  std::optional<size_t> max_macs;
+  std::optional<uint32_t> storm_limit;
 };
 
 struct Context {
@@ -194,6 +200,24 @@ Status ParseParam(const ParamSpec& spec, const json& value, const Datapath& data
       args.seconds = *seconds;
       return Status::Ok();
     }
+    case ParamType::kMaxMacs: {
+      const std::optional<int64_t> n = AsInteger(value);
+      if (!n || *n < 0 || *n > kMaxPortMacs) {
+        return Status::InvalidArgument("invalid MAC limit " + Describe(value) +
+                                       " (expected an integer 0..16777216, 0 for none)");
+      }
+      args.max_macs = static_cast<size_t>(*n);
+      return Status::Ok();
+    }
+    case ParamType::kStormLimit: {
+      const std::optional<int64_t> n = AsInteger(value);
+      if (!n || *n < 0 || *n > kMaxStormLimit) {
+        return Status::InvalidArgument("invalid storm limit " + Describe(value) +
+                                       " (expected frames per second 0..100000000, 0 for off)");
+      }
+      args.storm_limit = static_cast<uint32_t>(*n);
+      return Status::Ok();
+    }
     case ParamType::kOffload: {
       if (!value.is_boolean()) {
         return Status::InvalidArgument("invalid offload setting " + Describe(value) +
@@ -281,12 +305,17 @@ json PortJson(const Context& ctx, const PortInfo& port) {
       {"rx_dropped", c.rx_dropped},
       {"tx_dropped", c.tx_dropped},
       {"macs", ctx.datapath.mac_table().CountOnPort(port.id)},
+      {"max_macs", port.settings.max_macs},
+      {"storm_limit", port.settings.storm_limit},
+      {"storm_dropped", c.storm_dropped},
+      {"unlearned", c.unlearned},
   };
 }
 
 json ParamsHelp(const MethodSpec& method) {
   static constexpr std::string_view kTypeNames[] = {
-      "MAC", "unicast MAC", "IPv4", "VLAN", "port", "new port name", "port kind", "seconds"};
+      "MAC",       "unicast MAC", "IPv4",    "VLAN",      "port",       "new port name",
+      "port kind", "seconds",     "boolean", "MAC limit", "storm limit"};
   json params = json::array();
   for (const ParamSpec& param : method.params) {
     params.push_back({{"name", param.name},
@@ -319,7 +348,8 @@ Result<json> ShowMacs(const Context& ctx) {
                     {"port", PortNameOrNull(ctx.datapath, e.port)},
                     {"vlan", e.vlan},
                     {"type", e.is_static ? "static" : "dynamic"},
-                    {"age", AgeSeconds(ctx.now, e.last_seen)}});
+                    {"age", AgeSeconds(ctx.now, e.last_seen)},
+                    {"moves", e.moves}});
   }
   return macs;
 }
@@ -359,7 +389,9 @@ Result<json> ShowStats(const Context& ctx) {
         {"moved", macs.stats().moved},
         {"expired", macs.stats().expired},
         {"evicted", macs.stats().evicted},
-        {"not_learned", macs.stats().not_learned}}},
+        {"not_learned", macs.stats().not_learned},
+        {"move_damped", macs.stats().move_damped},
+        {"port_limited", macs.stats().port_limited}}},
       {"arp",
        {{"current", arp.size()},
         {"max", arp.capacity()},
@@ -378,6 +410,7 @@ Result<json> ShowStats(const Context& ctx) {
         {"unicast_forwarded", frames.unicast_forwarded},
         {"flooded", frames.flooded},
         {"unknown_unicast", frames.unknown_unicast},
+        {"storm_dropped", frames.storm_dropped},
         {"gso_segmented", frames.gso_segmented},
         {"checksums_completed", frames.checksums_completed},
         {"offload_dropped", frames.offload_dropped}}},
@@ -399,6 +432,21 @@ Result<json> AddPort(const Context& ctx) {
     if (port.id == *id) return PortJson(ctx, port);
   }
   return Status::Internal("port " + QuoteInput(name) + " was added but is not in the datapath");
+}
+
+Result<json> SetPort(const Context& ctx) {
+  const Args& a = ctx.args;
+  if (!a.max_macs && !a.storm_limit) {
+    return Status::InvalidArgument("set-port needs a setting to change (max_macs, storm_limit)");
+  }
+  PortSettings settings = ctx.datapath.port_settings(*a.port);
+  if (a.max_macs) settings.max_macs = *a.max_macs;
+  if (a.storm_limit) settings.storm_limit = *a.storm_limit;
+  if (Status status = ctx.datapath.ConfigurePort(*a.port, settings); !status.ok()) return status;
+  for (const PortInfo& port : ctx.datapath.Ports()) {
+    if (port.id == *a.port) return PortJson(ctx, port);
+  }
+  return Status::Internal("configured port is not in the datapath");
 }
 
 Result<json> DelPort(const Context& ctx) {
@@ -483,6 +531,10 @@ const std::vector<MethodSpec>& Methods() {
        AddPort},
       {"del-port", "remove a port with its MAC entries",
        {{"name", kPort, kRequired}}, DelPort},
+      {"set-port", "change a port's settings",
+       {{"port", kPort, kRequired}, {"max_macs", kMaxMacs, kOptional},
+        {"storm_limit", kStormLimit, kOptional}},
+       SetPort},
       {"add-mac", "add or replace a static MAC entry",
        {{"mac", kUnicastMac, kRequired}, {"port", kPort, kRequired}, {"vlan", kVlan, kOptional}},
        AddMac},

@@ -4,6 +4,12 @@
 #include <string>
 
 namespace switchd {
+namespace {
+
+// Storm control's bucket size: a tenth of a second of frames, at least one.
+double StormBurst(uint32_t limit) { return std::max(1.0, limit / 10.0); }
+
+}  // namespace
 
 Datapath::Datapath(FrameSink& sink, const DatapathConfig& config, DatapathEvents* events)
     : sink_(sink),
@@ -12,6 +18,7 @@ Datapath::Datapath(FrameSink& sink, const DatapathConfig& config, DatapathEvents
       arp_table_(config.max_arp),
       offload_scratch_(kMaxFrameSize) {
   mac_table_.set_aging_time(config.aging_time);
+  mac_table_.set_move_hold(config.move_hold);
 }
 
 Result<PortId> Datapath::AddPort(std::string_view name, const PortOptions& options) {
@@ -37,6 +44,7 @@ Result<PortId> Datapath::AddPort(std::string_view name, const PortOptions& optio
 
 void Datapath::RemovePort(PortId port) {
   if (!HasPort(port)) return;
+  mac_table_.SetPortLimit(port, 0);  // the id may be reused by a port with other settings
   mac_table_.Flush(port, /*include_static=*/true);
   arp_table_.RemovePort(port);
   active_ports_.erase(std::find(active_ports_.begin(), active_ports_.end(), port));
@@ -59,6 +67,20 @@ const std::string& Datapath::port_name(PortId port) const {
 }
 
 PortCounters& Datapath::counters(PortId port) { return ports_[ToIndex(port)].info.counters; }
+
+Status Datapath::ConfigurePort(PortId port, const PortSettings& settings) {
+  if (!HasPort(port)) return Status::NotFound("unknown port");
+  Port& p = ports_[ToIndex(port)];
+  p.info.settings = settings;
+  mac_table_.SetPortLimit(port, settings.max_macs);
+  p.storm_tokens = StormBurst(settings.storm_limit);
+  p.storm_refilled = Time{};
+  return Status::Ok();
+}
+
+const PortSettings& Datapath::port_settings(PortId port) const {
+  return ports_[ToIndex(port)].info.settings;
+}
 
 std::vector<PortInfo> Datapath::Ports() const {
   std::vector<PortInfo> ports;
@@ -114,7 +136,7 @@ void Datapath::Receive(PortId ingress, std::span<const std::byte> frame, Time no
     LearnArpSender(ingress, *vlan, eth->src, *arp, now);
     if (AnswerArpRequest(ingress, *vlan, *eth, *arp)) return;
   }
-  Forward(ingress, *vlan, eth->dst, frame, vnet);
+  Forward(ingress, *vlan, eth->dst, frame, vnet, now);
 }
 
 std::optional<VlanId> Datapath::IngressVlan(const Port& port, const EthernetFrame& frame) const {
@@ -134,6 +156,7 @@ void Datapath::DropMalformed(PortId ingress) {
 
 void Datapath::LearnSource(PortId ingress, VlanId vlan, MacAddress src, Time now) {
   const LearnOutcome outcome = mac_table_.Learn(src, vlan, ingress, now);
+  if (outcome.kind == LearnOutcome::Kind::kLimited) ++counters(ingress).unlearned;
   if (events_ == nullptr) return;
   if (outcome.evicted) events_->OnMacEvicted(*outcome.evicted);
   const MacEntry entry{src, vlan, ingress, /*is_static=*/false, now};
@@ -141,6 +164,8 @@ void Datapath::LearnSource(PortId ingress, VlanId vlan, MacAddress src, Time now
     events_->OnMacLearned(entry);
   } else if (outcome.kind == LearnOutcome::Kind::kMoved) {
     events_->OnMacMoved(entry, outcome.previous_port);
+  } else if (outcome.kind == LearnOutcome::Kind::kDamped) {
+    events_->OnMacMoveDamped(MacEntry{src, vlan, outcome.previous_port, false, now}, ingress);
   }
 }
 
@@ -188,8 +213,9 @@ bool Datapath::AnswerArpRequest(PortId ingress, VlanId vlan, const EthernetFrame
 }
 
 void Datapath::Forward(PortId ingress, VlanId vlan, MacAddress dst,
-                       std::span<const std::byte> frame, const VnetHeader& vnet) {
+                       std::span<const std::byte> frame, const VnetHeader& vnet, Time now) {
   if (dst.IsMulticast()) {
+    if (!AdmitFlood(ingress, now)) return;
     ++stats_.flooded;
     Flood(ingress, vlan, frame, vnet);
     return;
@@ -202,6 +228,7 @@ void Datapath::Forward(PortId ingress, VlanId vlan, MacAddress dst,
   // An entry whose port cannot carry the frame (a static entry for a port since gone) is as good
   // as none.
   if (!egress || !CarriesVlan(*egress, vlan)) {
+    if (!AdmitFlood(ingress, now)) return;
     ++stats_.flooded;
     ++stats_.unknown_unicast;
     Flood(ingress, vlan, frame, vnet);
@@ -209,6 +236,27 @@ void Datapath::Forward(PortId ingress, VlanId vlan, MacAddress dst,
   }
   ++stats_.unicast_forwarded;
   SendTo(*egress, frame, vnet);
+}
+
+bool Datapath::AdmitFlood(PortId ingress, Time now) {
+  Port& port = ports_[ToIndex(ingress)];
+  const uint32_t limit = port.info.settings.storm_limit;
+  if (limit == 0) return true;
+  // Token bucket: `limit` tokens a second, holding at most a tenth of a second's worth, so a
+  // storm is held to the limit while a burst after a quiet spell still gets through.
+  const double elapsed = std::chrono::duration<double>(now - port.storm_refilled).count();
+  port.storm_refilled = now;
+  if (elapsed > 0) {
+    port.storm_tokens = std::min(StormBurst(limit), port.storm_tokens + elapsed * limit);
+  }
+  if (port.storm_tokens >= 1) {
+    port.storm_tokens -= 1;
+    return true;
+  }
+  ++stats_.storm_dropped;
+  ++port.info.counters.storm_dropped;
+  ++port.info.counters.rx_dropped;
+  return false;
 }
 
 void Datapath::Flood(PortId ingress, VlanId vlan, std::span<const std::byte> frame,

@@ -47,6 +47,8 @@ class DatapathEvents {
   virtual ~DatapathEvents() = default;
   virtual void OnMacLearned(const MacEntry& /*entry*/) {}
   virtual void OnMacMoved(const MacEntry& /*entry*/, PortId /*from*/) {}
+  // `entry` was seen on `attempted` while still active on its own port, and stays there.
+  virtual void OnMacMoveDamped(const MacEntry& /*entry*/, PortId /*attempted*/) {}
   virtual void OnMacExpired(const MacEntry& /*entry*/) {}
   virtual void OnMacEvicted(const MacEntry& /*entry*/) {}
   virtual void OnArpLearned(const ArpBinding& /*binding*/) {}
@@ -59,8 +61,10 @@ struct PortCounters {
   uint64_t rx_bytes = 0;
   uint64_t tx_packets = 0;
   uint64_t tx_bytes = 0;
-  uint64_t rx_dropped = 0;  // received and dropped: malformed, wrong VLAN, filtered
-  uint64_t tx_dropped = 0;  // the sink could not send (slow or gone reader)
+  uint64_t rx_dropped = 0;     // received and dropped: malformed, wrong VLAN, storm control
+  uint64_t tx_dropped = 0;     // the sink could not send (slow or gone reader)
+  uint64_t storm_dropped = 0;  // of rx_dropped: flooded frames over the port's storm limit
+  uint64_t unlearned = 0;      // frames whose new source MAC the port's MAC limit kept out
   uint64_t drops() const { return rx_dropped + tx_dropped; }
 };
 
@@ -73,6 +77,7 @@ struct DatapathStats {
   uint64_t unknown_unicast = 0;      // of those, unknown unicast
   uint64_t arp_answered = 0;         // ARP requests answered by the switch
   uint64_t arp_flooded = 0;          // ARP requests flooded because no usable binding was known
+  uint64_t storm_dropped = 0;        // flooded frames dropped by storm control
   uint64_t gso_segmented = 0;        // GSO frames cut into segments for a port without offloads
   uint64_t checksums_completed = 0;  // partial checksums finished for a port without offloads
   uint64_t offload_dropped = 0;      // offloaded frames that could not be finished (malformed)
@@ -82,6 +87,15 @@ struct DatapathConfig {
   size_t max_macs = MacTable::kDefaultCapacity;
   size_t max_arp = ArpTable::kDefaultCapacity;
   Duration aging_time = MacTable::kDefaultAgingTime;
+  // A MAC moves to another port only after this long without frames on its own (damping flaps).
+  Duration move_hold = std::chrono::seconds(1);
+};
+
+// What can be changed on a port at runtime (set-port).
+struct PortSettings {
+  size_t max_macs = 0;       // dynamic MAC entries the port may hold; 0: only the table's bound
+  uint32_t storm_limit = 0;  // flooded frames (broadcast, multicast, unknown unicast) accepted
+                             // from the port per second, token bucket; 0: no limit
 };
 
 // How a port is set up when it is added.
@@ -95,6 +109,7 @@ struct PortInfo {
   PortId id = kNoPort;
   std::string name;
   bool offloads = false;
+  PortSettings settings;
   VlanId access_vlan = kDefaultVlan;
   PortCounters counters;
 };
@@ -119,6 +134,10 @@ class Datapath {
   const std::string& port_name(PortId port) const;
   // Precondition: HasPort(port). The edge adds its own drops here too.
   PortCounters& counters(PortId port);
+  // Replaces `port`'s settings. kNotFound for an unknown port.
+  Status ConfigurePort(PortId port, const PortSettings& settings);
+  // Precondition: HasPort(port).
+  const PortSettings& port_settings(PortId port) const;
   // Every port, ordered by id.
   std::vector<PortInfo> Ports() const;
 
@@ -148,6 +167,9 @@ class Datapath {
   struct Port {
     bool active = false;
     PortInfo info;
+    // Storm control's token bucket: flooded frames the port may still send now.
+    double storm_tokens = 0;
+    Time storm_refilled{};
   };
 
   // The VLAN `frame` belongs to on `port`, or nullopt when the port does not admit it.
@@ -163,7 +185,9 @@ class Datapath {
   bool AnswerArpRequest(PortId ingress, VlanId vlan, const EthernetFrame& eth,
                         const ArpPacket& arp);
   void Forward(PortId ingress, VlanId vlan, MacAddress dst, std::span<const std::byte> frame,
-               const VnetHeader& vnet);
+               const VnetHeader& vnet, Time now);
+  // Storm control: whether `ingress` may flood one more frame at `now` (takes a token).
+  bool AdmitFlood(PortId ingress, Time now);
   void Flood(PortId ingress, VlanId vlan, std::span<const std::byte> frame, const VnetHeader& vnet);
   // Sends to `port`, finishing an offloaded frame in software when the port has no offloads.
   void SendTo(PortId port, std::span<const std::byte> frame, const VnetHeader& vnet);

@@ -1,5 +1,6 @@
 #include "switchd/core/mac_table.h"
 
+#include <algorithm>
 #include <string>
 
 namespace switchd {
@@ -28,7 +29,7 @@ uint32_t MacTable::FindSlot(MacAddress mac, VlanId vlan) const {
 
 MacEntry MacTable::ToEntry(uint32_t slot) const {
   const Slot& s = slots_[slot];
-  return MacEntry{s.mac, s.vlan, s.port, s.is_static, s.last_seen};
+  return MacEntry{s.mac, s.vlan, s.port, s.is_static, s.last_seen, s.moves};
 }
 
 MacTable::PortList& MacTable::PortListFor(PortId port) {
@@ -111,6 +112,14 @@ std::optional<MacEntry> MacTable::EvictOne() {
   return entry;
 }
 
+void MacTable::SetPortLimit(PortId port, size_t limit) {
+  PortListFor(port).limit = static_cast<uint32_t>(std::min<size_t>(limit, UINT32_MAX));
+}
+
+size_t MacTable::PortLimit(PortId port) const {
+  return ToIndex(port) < ports_.size() ? ports_[ToIndex(port)].limit : 0;
+}
+
 LearnOutcome MacTable::Learn(MacAddress mac, VlanId vlan, PortId port, Time now) {
   LearnOutcome outcome;
   if (port == kNoPort) {
@@ -121,11 +130,20 @@ LearnOutcome MacTable::Learn(MacAddress mac, VlanId vlan, PortId port, Time now)
   if (FlatIndex::Bucket* bucket = index_.Find(Key(mac, vlan))) {
     const uint32_t found = bucket->slot;
     Slot& s = slots_[found];
-    s.last_seen = now;
     if (s.is_static) {
+      s.last_seen = now;
       outcome.kind = LearnOutcome::Kind::kStatic;
       return outcome;
     }
+    if (s.port != port && now - s.last_seen < move_hold_) {
+      // Still active where it is: a flapping or spoofed source does not drag it back and forth,
+      // and does not keep it fresh either.
+      outcome.kind = LearnOutcome::Kind::kDamped;
+      outcome.previous_port = s.port;
+      ++stats_.move_damped;
+      return outcome;
+    }
+    s.last_seen = now;
     Unlink(found);
     if (s.port == port) {
       outcome.kind = LearnOutcome::Kind::kRefreshed;
@@ -134,12 +152,18 @@ LearnOutcome MacTable::Learn(MacAddress mac, VlanId vlan, PortId port, Time now)
       outcome.previous_port = s.port;
       s.port = port;
       bucket->value = ToIndex(port);  // Lookup reads the port from the index
+      if (s.moves != UINT16_MAX) ++s.moves;
       ++stats_.moved;
     }
     LinkTail(found);
     return outcome;
   }
 
+  if (const PortList& list = PortListFor(port); list.limit != 0 && list.count >= list.limit) {
+    outcome.kind = LearnOutcome::Kind::kLimited;
+    ++stats_.port_limited;
+    return outcome;
+  }
   if (size_ == capacity_) {
     outcome.evicted = EvictOne();
     if (!outcome.evicted) {

@@ -31,20 +31,25 @@ struct MacEntry {
   PortId port = kNoPort;
   bool is_static = false;
   Time last_seen{};
+  uint16_t moves = 0;  // times this entry changed port (saturates)
 };
 
 struct MacTableStats {
-  uint64_t learned = 0;      // new dynamic entries
-  uint64_t moved = 0;        // dynamic entries that changed port
-  uint64_t expired = 0;      // dynamic entries removed by aging
-  uint64_t evicted = 0;      // dynamic entries removed to make room
-  uint64_t not_learned = 0;  // new MACs dropped from learning (table full of static entries)
+  uint64_t learned = 0;       // new dynamic entries
+  uint64_t moved = 0;         // dynamic entries that changed port
+  uint64_t expired = 0;       // dynamic entries removed by aging
+  uint64_t evicted = 0;       // dynamic entries removed to make room
+  uint64_t not_learned = 0;   // new MACs dropped from learning (table full of static entries)
+  uint64_t move_damped = 0;   // moves refused: the MAC was still active on its port
+  uint64_t port_limited = 0;  // new MACs not learned: their port reached its MAC limit
 };
 
 struct LearnOutcome {
-  enum class Kind { kRefreshed, kLearned, kMoved, kStatic, kNotLearned };
+  // kDamped: seen on another port while still active on its own (within the move hold time),
+  // so not moved. kLimited: a new MAC on a port at its MAC limit, not learned.
+  enum class Kind { kRefreshed, kLearned, kMoved, kStatic, kNotLearned, kDamped, kLimited };
   Kind kind = Kind::kRefreshed;
-  PortId previous_port = kNoPort;   // for kMoved
+  PortId previous_port = kNoPort;   // for kMoved; for kDamped, the port the entry stays on
   std::optional<MacEntry> evicted;  // the entry evicted to make room, if any
 };
 
@@ -61,7 +66,9 @@ class MacTable {
 
   // Records that `mac` in `vlan` was seen as a source on `port` at `now`: refreshes, learns, or
   // moves a dynamic entry. A static entry keeps its port (kStatic); only its last_seen is
-  // refreshed. kNotLearned when the table is full of static entries (or `port` is kNoPort).
+  // refreshed. kNotLearned when the table is full of static entries (or `port` is kNoPort);
+  // kLimited when `port` holds its MAC limit; kDamped when the entry was seen on its own port
+  // less than the move hold time ago (it stays there, unrefreshed by the other port).
   // Hot path: O(1) but for finding the busiest port when evicting; no allocation.
   LearnOutcome Learn(MacAddress mac, VlanId vlan, PortId port, Time now);
 
@@ -85,6 +92,15 @@ class MacTable {
   // Removes dynamic entries last seen at or before `now - aging_time()`, oldest first within each
   // port, calling `on_expired` for each (after its removal). Returns how many were removed.
   size_t Expire(Time now, const std::function<void(const MacEntry&)>& on_expired = {});
+
+  // Dynamic entries `port` may hold; 0 means no limit beyond the table's. Lowering it below the
+  // current count removes nothing: new MACs wait until entries age out.
+  void SetPortLimit(PortId port, size_t limit);
+  size_t PortLimit(PortId port) const;
+  // A dynamic entry moves to another port only once it has been quiet on its own for this long
+  // (0, the default, moves on every frame).
+  void set_move_hold(Duration hold) { move_hold_ = hold; }
+  Duration move_hold() const { return move_hold_; }
 
   void set_aging_time(Duration aging) { aging_time_ = aging; }
   Duration aging_time() const { return aging_time_; }
@@ -119,6 +135,7 @@ class MacTable {
     uint32_t prev = kNil;
     uint32_t next = kNil;
     bool is_static = false;
+    uint16_t moves = 0;
     Time last_seen{};
   };
   // A port's dynamic entries, least recently seen first, linked through Slot::prev/next.
@@ -126,6 +143,7 @@ class MacTable {
     uint32_t head = kNil;  // least recently seen
     uint32_t tail = kNil;  // most recently seen
     uint32_t count = 0;
+    uint32_t limit = 0;  // 0: none
   };
 
   static uint64_t Key(MacAddress mac, VlanId vlan) {
@@ -146,6 +164,7 @@ class MacTable {
 
   size_t capacity_;
   Duration aging_time_ = kDefaultAgingTime;
+  Duration move_hold_{0};
   size_t size_ = 0;
   size_t static_count_ = 0;
   MacTableStats stats_;

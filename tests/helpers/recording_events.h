@@ -15,6 +15,9 @@ class RecordingEvents : public DatapathEvents {
   void OnMacMoved(const MacEntry& e, PortId from) override {
     Add("mac moved", e, " from " + std::to_string(ToIndex(from)));
   }
+  void OnMacMoveDamped(const MacEntry& e, PortId attempted) override {
+    Add("mac move damped", e, " seen on " + std::to_string(ToIndex(attempted)));
+  }
   void OnMacExpired(const MacEntry& e) override { Add("mac expired", e, ""); }
   void OnMacEvicted(const MacEntry& e) override { Add("mac evicted", e, ""); }
   void OnArpLearned(const ArpBinding& b) override { Add("arp learned", b, ""); }

@@ -113,8 +113,9 @@ class MethodsTest : public ::testing::Test {
 
 TEST_F(MethodsTest, TableHasEveryDocumentedMethod) {
   const std::vector<std::string> expected = {
-      "show-ports", "show-macs",  "show-arp", "show-stats", "add-port",  "del-port", "add-mac",
-      "del-mac",    "flush-macs", "add-arp",  "del-arp",    "set-aging", "version",  "help"};
+      "show-ports", "show-macs", "show-arp",   "show-stats", "add-port",  "del-port",
+      "set-port",   "add-mac",   "del-mac",    "flush-macs", "add-arp",   "del-arp",
+      "set-aging",  "version",   "help"};
   EXPECT_EQ(methods_.MethodNames(), expected);
   for (const std::string& name : expected) EXPECT_TRUE(methods_.HasMethod(name)) << name;
   EXPECT_FALSE(methods_.HasMethod("show-mac"));
@@ -243,7 +244,11 @@ TEST_F(MethodsTest, ShowPortsMergesDatapathAndBackend) {
                             {"drops", 4},
                             {"rx_dropped", 0},
                             {"tx_dropped", 4},
-                            {"macs", 2}}));
+                            {"macs", 2},
+                            {"max_macs", 0},
+                            {"storm_limit", 0},
+                            {"storm_dropped", 0},
+                            {"unlearned", 0}}));
   EXPECT_EQ(ports[1].at("name"), "tap1");
   EXPECT_EQ(ports[1].at("index"), 2);
   EXPECT_EQ(ports[1].at("tx_packets"), 2);  // the two broadcasts were flooded to it
@@ -289,11 +294,11 @@ TEST_F(MethodsTest, ShowMacsListsEntriesSortedByPortVlanMac) {
 
   const json macs = Ok("show-macs", json::object(), At(310));
   const json expected = json::parse(R"([
-    {"mac": "02:00:00:00:00:01", "port": "tap0", "vlan": 1, "type": "dynamic", "age": 60},
-    {"mac": "02:00:00:00:00:02", "port": "tap0", "vlan": 1, "type": "dynamic", "age": 210},
-    {"mac": "02:00:00:00:00:09", "port": "tap0", "vlan": 20, "type": "static", "age": 110},
-    {"mac": "02:00:00:00:00:03", "port": "tap1", "vlan": 1, "type": "dynamic", "age": 210},
-    {"mac": "02:00:00:00:00:01", "port": "tap1", "vlan": 7, "type": "static", "age": 0}
+    {"mac": "02:00:00:00:00:01", "port": "tap0", "vlan": 1, "type": "dynamic", "age": 60, "moves": 0},
+    {"mac": "02:00:00:00:00:02", "port": "tap0", "vlan": 1, "type": "dynamic", "age": 210, "moves": 0},
+    {"mac": "02:00:00:00:00:09", "port": "tap0", "vlan": 20, "type": "static", "age": 110, "moves": 0},
+    {"mac": "02:00:00:00:00:03", "port": "tap1", "vlan": 1, "type": "dynamic", "age": 210, "moves": 0},
+    {"mac": "02:00:00:00:00:01", "port": "tap1", "vlan": 7, "type": "static", "age": 0, "moves": 0}
   ])");
   EXPECT_EQ(macs, expected) << macs.dump(2);
 }
@@ -371,7 +376,9 @@ TEST_F(MethodsTest, ShowStatsReportsTablesFramesAgingAndPorts) {
                                     {"moved", 0},
                                     {"expired", 0},
                                     {"evicted", 0},
-                                    {"not_learned", 0}}));
+                                    {"not_learned", 0},
+                                    {"move_damped", 0},
+                                    {"port_limited", 0}}));
   EXPECT_EQ(stats.at("arp"), json({{"current", 1},
                                    {"max", 8192},
                                    {"static", 0},
@@ -386,7 +393,7 @@ TEST_F(MethodsTest, ShowStatsReportsTablesFramesAgingAndPorts) {
   EXPECT_EQ(frames.at("malformed"), 1);
   EXPECT_EQ(frames.at("flooded"), 2);
   for (const char* key : {"malformed", "vlan_dropped", "local_dropped", "unicast_forwarded",
-                          "flooded", "unknown_unicast"}) {
+                          "flooded", "unknown_unicast", "storm_dropped"}) {
     EXPECT_TRUE(frames.contains(key)) << key;
   }
   EXPECT_EQ(stats.at("aging"), 300);
@@ -426,6 +433,32 @@ TEST_F(MethodsTest, AddPortValidatesTheName) {
   EXPECT_TRUE(backend_.added.empty());
   Ok("add-port", {{"name", "abcdefghijklmno"}});  // 15 characters
   Ok("add-port", {{"name", "..."}});
+}
+
+TEST_F(MethodsTest, SetPortChangesTheMacLimitAndStormLimit) {
+  const PortId tap0 = AddPort("tap0");
+  const json port = Ok("set-port", {{"port", "tap0"}, {"max_macs", 100}});
+  EXPECT_EQ(port.at("max_macs"), 100);
+  EXPECT_EQ(port.at("storm_limit"), 0);
+  EXPECT_EQ(datapath_.mac_table().PortLimit(tap0), 100u);
+  // Settings not given keep their value.
+  EXPECT_EQ(Ok("set-port", {{"port", "tap0"}, {"storm_limit", 500}}).at("max_macs"), 100);
+  EXPECT_EQ(datapath_.port_settings(tap0).storm_limit, 500u);
+  EXPECT_EQ(Ok("show-ports")[0].at("storm_limit"), 500);
+  EXPECT_EQ(Ok("set-port", {{"port", "tap0"}, {"max_macs", 0}, {"storm_limit", 0}}).at("max_macs"),
+            0);
+}
+
+TEST_F(MethodsTest, SetPortRefusesBadSettings) {
+  AddPort("tap0");
+  EXPECT_EQ(InvalidParams("set-port", {{"port", "tap0"}}),
+            "set-port needs a setting to change (max_macs, storm_limit)");
+  EXPECT_EQ(InvalidParams("set-port", {{"port", "tap0"}, {"max_macs", -1}}),
+            "invalid MAC limit -1 (expected an integer 0..16777216, 0 for none)");
+  EXPECT_EQ(InvalidParams("set-port", {{"port", "tap0"}, {"storm_limit", "lots"}}),
+            "invalid storm limit 'lots' (expected frames per second 0..100000000, 0 for off)");
+  EXPECT_EQ(Error("set-port", {{"port", "tap9"}, {"max_macs", 1}}, ErrorCode::kNotFound),
+            "unknown port 'tap9'");
 }
 
 TEST_F(MethodsTest, AddPortTurnsOffloadsOnUnlessAskedNotTo) {
@@ -609,7 +642,7 @@ TEST_F(MethodsTest, HelpListsEveryMethodWithItsParams) {
     EXPECT_TRUE(method.at("summary").is_string());
     EXPECT_TRUE(method.at("params").is_array());
   }
-  const json& add_mac = help[6];
+  const json& add_mac = help[7];
   EXPECT_EQ(add_mac.at("method"), "add-mac");
   EXPECT_EQ(add_mac.at("params"), json::parse(R"([
     {"name": "mac", "type": "unicast MAC", "required": true},

@@ -176,9 +176,34 @@ TEST_F(DatapathTest, LearnsSourceMacOnIngressPort) {
 
 TEST_F(DatapathTest, ReportsMovedMac) {
   Announce(p1_, kMacB);
-  Receive(p2_, MakeIpv4(kMacA, kMacB, kIpB, kIpA));
+  // Quiet on tap1 for longer than the move hold time (1 s), then seen on tap2: a real move.
+  Receive(p2_, MakeIpv4(kMacA, kMacB, kIpB, kIpA), 2);
   EXPECT_EQ(events_.events(),
             std::vector<std::string>{"mac moved 02:00:00:00:00:0b vlan 1 port 2 from 1"});
+}
+
+TEST_F(DatapathTest, DampsAMacFlappingBetweenPortsWithinTheHoldTime) {
+  Announce(p1_, kMacB);
+  // Seen on tap2 while still active on tap1: it stays on tap1, and frames to it go there.
+  Receive(p2_, MakeIpv4(kMacA, kMacB, kIpB, kIpA));
+  EXPECT_EQ(datapath_.mac_table().Lookup(kMacB, 1), p1_);
+  EXPECT_EQ(datapath_.mac_table().stats().move_damped, 1u);
+  EXPECT_EQ(datapath_.mac_table().stats().moved, 0u);
+  Forget();
+  Receive(p0_, MakeIpv4(kMacB, kMacC, kIpC, kIpB));
+  EXPECT_EQ(sink_.ports(), std::vector<PortId>{p1_});
+  // Flapping frames from tap2 do not keep the entry fresh: once tap1 is quiet for the hold
+  // time, tap2 wins.
+  Receive(p2_, MakeIpv4(kMacA, kMacB, kIpB, kIpA), 1);
+  EXPECT_EQ(datapath_.mac_table().Lookup(kMacB, 1), p2_);
+  EXPECT_EQ(datapath_.mac_table().stats().moved, 1u);
+}
+
+TEST_F(DatapathTest, ReportsDampedMove) {
+  Announce(p1_, kMacB);
+  Receive(p2_, MakeIpv4(kMacA, kMacB, kIpB, kIpA));
+  EXPECT_EQ(events_.events(),
+            std::vector<std::string>{"mac move damped 02:00:00:00:00:0b vlan 1 port 1 seen on 2"});
 }
 
 TEST_F(DatapathTest, ReportsEvictedMac) {
@@ -637,6 +662,59 @@ TEST(DatapathAlonePortTest, FloodsToNobodyWithOnePort) {
   datapath.Receive(only, MakeIpv4(MacAddress::Broadcast(), kMacA, kIpA, kIpB), At(0));
   EXPECT_TRUE(sink.sent().empty());
   EXPECT_EQ(datapath.stats().flooded, 1u);
+}
+
+TEST_F(DatapathTest, PortMacLimitKeepsNewSourcesOutButStillForwardsTheirFrames) {
+  ASSERT_TRUE(datapath_.ConfigurePort(p0_, PortSettings{.max_macs = 2}).ok());
+  for (uint32_t i = 0; i < 5; ++i) {
+    Receive(p0_, MakeIpv4(MacAddress::Broadcast(), Mac(0x100 + i), kIpA, kIpB));
+  }
+  EXPECT_EQ(datapath_.mac_table().CountOnPort(p0_), 2u);
+  EXPECT_EQ(datapath_.counters(p0_).unlearned, 3u);
+  // Every frame was still flooded to the other two ports.
+  EXPECT_EQ(datapath_.counters(p1_).tx_packets, 5u);
+  EXPECT_EQ(datapath_.counters(p2_).tx_packets, 5u);
+  EXPECT_EQ(datapath_.port_settings(p0_).max_macs, 2u);
+}
+
+TEST_F(DatapathTest, RemovedPortsLimitDoesNotStickToItsReusedId) {
+  ASSERT_TRUE(datapath_.ConfigurePort(p0_, PortSettings{.max_macs = 1}).ok());
+  datapath_.RemovePort(p0_);
+  const PortId again = *datapath_.AddPort("tap9");
+  ASSERT_EQ(again, p0_);
+  Receive(again, MakeIpv4(MacAddress::Broadcast(), kMacA, kIpA, kIpB));
+  Receive(again, MakeIpv4(MacAddress::Broadcast(), kMacB, kIpA, kIpB));
+  EXPECT_EQ(datapath_.mac_table().CountOnPort(again), 2u);
+}
+
+TEST_F(DatapathTest, StormControlHoldsFloodedFramesToTheLimit) {
+  ASSERT_TRUE(datapath_.ConfigurePort(p0_, PortSettings{.storm_limit = 100}).ok());
+  Announce(p1_, kMacB);
+  const uint64_t before_storm = datapath_.counters(p2_).tx_packets;
+  // 10 seconds of a broadcast storm at 10,000 frames a second.
+  for (int i = 0; i < 100000; ++i) {
+    datapath_.Receive(p0_, MakeIpv4(MacAddress::Broadcast(), kMacA, kIpA, kIpB),
+                      At(0) + std::chrono::microseconds(100 * i));
+  }
+  const uint64_t flooded = datapath_.counters(p2_).tx_packets - before_storm;
+  EXPECT_GE(flooded, 1000u);
+  EXPECT_LE(flooded, 1000u + 10u + 1u);  // the rate, plus one bucket (a tenth of a second)
+  EXPECT_EQ(datapath_.counters(p0_).storm_dropped, 100000u - flooded);
+  EXPECT_EQ(datapath_.stats().storm_dropped, 100000u - flooded);
+  // Known unicast from the same port is not limited.
+  const uint64_t before = datapath_.counters(p1_).tx_packets;
+  for (int i = 0; i < 1000; ++i) {
+    datapath_.Receive(p0_, MakeIpv4(kMacB, kMacA, kIpA, kIpB), At(10));
+  }
+  EXPECT_EQ(datapath_.counters(p1_).tx_packets - before, 1000u);
+}
+
+TEST_F(DatapathTest, StormControlIsOffByDefault) {
+  for (int i = 0; i < 1000; ++i) {
+    Receive(p0_, MakeIpv4(MacAddress::Broadcast(), kMacA, kIpA, kIpB));
+  }
+  EXPECT_EQ(datapath_.counters(p1_).tx_packets, 1000u);
+  EXPECT_EQ(datapath_.counters(p0_).storm_dropped, 0u);
 }
 
 }  // namespace

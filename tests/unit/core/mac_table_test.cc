@@ -576,5 +576,37 @@ TEST(MacTableTest, SmallTablesAgreeWithModelUnderChurn) {
   for (size_t capacity : {1, 2, 3, 7, 64}) CheckAgainstModel(capacity, 20'000, 7);
 }
 
+TEST(MacTableTest, StopsLearningOnAPortAtItsLimitWithoutTouchingOthers) {
+  MacTable table(100);
+  table.SetPortLimit(kPort0, 3);
+  for (uint32_t i = 0; i < 10; ++i) table.Learn(Mac(i), 1, kPort0, At(i));
+  EXPECT_EQ(table.CountOnPort(kPort0), 3u);
+  EXPECT_EQ(table.stats().port_limited, 7u);
+  EXPECT_EQ(table.Learn(Mac(50), 1, kPort0, At(20)).kind, Kind::kLimited);
+  // Known MACs of the limited port still refresh, and other ports learn freely.
+  EXPECT_EQ(table.Learn(Mac(0), 1, kPort0, At(20)).kind, Kind::kRefreshed);
+  EXPECT_EQ(table.Learn(Mac(60), 1, kPort1, At(20)).kind, Kind::kLearned);
+  EXPECT_EQ(table.PortLimit(kPort0), 3u);
+  table.SetPortLimit(kPort0, 0);
+  EXPECT_EQ(table.Learn(Mac(50), 1, kPort0, At(21)).kind, Kind::kLearned);
+}
+
+TEST(MacTableTest, MovesOnlyAfterTheHoldTimeAndCountsMoves) {
+  MacTable table(16);
+  table.set_move_hold(std::chrono::seconds(1));
+  table.Learn(Mac(1), 1, kPort0, At(0));
+  LearnOutcome damped = table.Learn(Mac(1), 1, kPort1, At(0));
+  EXPECT_EQ(damped.kind, Kind::kDamped);
+  EXPECT_EQ(damped.previous_port, kPort0);
+  EXPECT_EQ(table.Lookup(Mac(1), 1), kPort0);
+  EXPECT_EQ(table.Find(Mac(1), 1)->last_seen, At(0));  // the other port does not refresh it
+  EXPECT_EQ(table.Learn(Mac(1), 1, kPort1, At(1)).kind, Kind::kMoved);
+  EXPECT_EQ(table.Lookup(Mac(1), 1), kPort1);
+  EXPECT_EQ(table.Learn(Mac(1), 1, kPort0, At(3)).kind, Kind::kMoved);
+  EXPECT_EQ(table.Find(Mac(1), 1)->moves, 2);
+  EXPECT_EQ(table.stats().move_damped, 1u);
+  EXPECT_EQ(table.stats().moved, 2u);
+}
+
 }  // namespace
 }  // namespace switchd

@@ -82,6 +82,13 @@ TEST(CommandsTest, ParsesEveryCommandToItsMethodAndParams) {
       {{"set-aging", "300"}, "set-aging", {{"seconds", 300}}},
       {{"set-aging", "1000000"}, "set-aging", {{"seconds", 1000000}}},
       {{"version"}, "version", json::object()},
+      {{"set-port", "tap0", "max-macs", "100"}, "set-port", {{"port", "tap0"}, {"max_macs", 100}}},
+      {{"set-port", "tap0", "storm-limit", "off", "max-macs", "0"},
+       "set-port",
+       {{"port", "tap0"}, {"storm_limit", 0}, {"max_macs", 0}}},
+      {{"set-port", "tap0", "storm-limit", "500"},
+       "set-port",
+       {{"port", "tap0"}, {"storm_limit", 500}}},
   };
   std::set<std::string> covered;
   for (const CallCase& c : cases) {
@@ -190,6 +197,17 @@ TEST(CommandsTest, ReportsUsageErrorsWithExitTwo) {
       {{"del-port"},
        ExitCode::kUsage,
        "missing NAME for 'del-port' (usage: switchctl del-port NAME)"},
+      {{"set-port", "tap0"},
+       ExitCode::kUsage,
+       "missing SETTING for 'set-port' (settings: max-macs, storm-limit) (usage: switchctl "
+       "set-port PORT SETTING VALUE...)"},
+      {{"set-port", "tap0", "colour", "red"},
+       ExitCode::kUsage,
+       "unknown setting 'colour' for 'set-port' (settings: max-macs, storm-limit) (usage: "
+       "switchctl set-port PORT SETTING VALUE...)"},
+      {{"set-port", "tap0", "max-macs"},
+       ExitCode::kUsage,
+       "missing N for 'max-macs' (usage: switchctl set-port PORT SETTING VALUE...)"},
       {{"add-port"},
        ExitCode::kUsage,
        "missing NAME for 'add-port' (usage: switchctl add-port NAME [--kind KIND] [--offload "
@@ -265,6 +283,12 @@ TEST(CommandsTest, ReportsInvalidValuesWithExitOne) {
       {{"show-macs", "--vlan", "0"},
        ExitCode::kFailure,
        "invalid VLAN '0' (expected an integer 1..4094)"},
+      {{"set-port", "tap0", "max-macs", "-1"},
+       ExitCode::kFailure,
+       "invalid number '-1' (expected an integer 0..16777216)"},
+      {{"set-port", "tap0", "storm-limit", "fast"},
+       ExitCode::kFailure,
+       "invalid rate 'fast' (expected frames per second 0..100000000, or off)"},
       {{"add-port", "tap0", "--offload", "yes"},
        ExitCode::kFailure,
        "invalid setting 'yes' (expected on or off)"},
@@ -320,6 +344,7 @@ TEST(CommandsTest, UsageLinesComeFromTheTable) {
       "show-arp [--vlan N]",
       "show-stats",
       "add-port NAME [--kind KIND] [--offload on|off]",
+      "set-port PORT SETTING VALUE...",
       "del-port NAME",
       "add-mac MAC PORT [--vlan N]",
       "del-mac MAC [--vlan N]",
