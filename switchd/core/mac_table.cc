@@ -143,6 +143,14 @@ LearnOutcome MacTable::Learn(MacAddress mac, VlanId vlan, PortId port, Time now)
       ++stats_.move_damped;
       return outcome;
     }
+    if (s.port != port) {
+      // Moving in counts against the new port's MAC limit like learning does.
+      if (const PortList& list = PortListFor(port); list.limit != 0 && list.count >= list.limit) {
+        outcome.kind = LearnOutcome::Kind::kLimited;
+        ++stats_.port_limited;
+        return outcome;
+      }
+    }
     s.last_seen = now;
     Unlink(found);
     if (s.port == port) {

@@ -591,6 +591,18 @@ TEST(MacTableTest, StopsLearningOnAPortAtItsLimitWithoutTouchingOthers) {
   EXPECT_EQ(table.Learn(Mac(50), 1, kPort0, At(21)).kind, Kind::kLearned);
 }
 
+TEST(MacTableTest, AMoveOntoAPortAtItsLimitIsRefused) {
+  MacTable table(100);
+  table.SetPortLimit(kPort1, 2);
+  for (uint32_t i = 0; i < 5; ++i) table.Learn(Mac(i), 1, kPort0, At(0));
+  for (uint32_t i = 0; i < 5; ++i) table.Learn(Mac(i), 1, kPort1, At(10));
+  EXPECT_EQ(table.CountOnPort(kPort1), 2u);
+  EXPECT_EQ(table.CountOnPort(kPort0), 3u);
+  EXPECT_EQ(table.stats().moved, 2u);
+  EXPECT_EQ(table.stats().port_limited, 3u);
+  EXPECT_EQ(table.Lookup(Mac(4), 1), kPort0);
+}
+
 TEST(MacTableTest, MovesOnlyAfterTheHoldTimeAndCountsMoves) {
   MacTable table(16);
   table.set_move_hold(std::chrono::seconds(1));
