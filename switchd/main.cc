@@ -15,14 +15,17 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: switchd [--socket PATH] [--port NAME[:KIND]]... [--config FILE]\n"
-    "               [--log-level debug|info|warn|error] [--max-macs N] [--aging SECONDS]\n"
+    "usage: switchd [--socket PATH] [--socket-group GROUP] [--port NAME[:KIND]]...\n"
+    "               [--config FILE] [--log-level debug|info|warn|error] [--max-macs N]\n"
+    "               [--aging SECONDS]\n"
     "\n"
     "A userspace Layer-2 switch between TAP devices, driven by switchctl.\n"
     "\n"
     "  -s, --socket PATH     control socket (default /run/switchd/switchd.sock)\n"
+    "  -g, --socket-group GROUP  group that may use the control socket (mode 0660)\n"
     "  -p, --port NAME[:KIND]  add a port: a TAP named NAME (kind: tap); repeatable\n"
-    "  -c, --config FILE     load a JSON configuration (docs/configuration.md)\n"
+    "  -c, --config FILE     load a JSON configuration (docs/configuration.md);\n"
+    "                        SIGHUP rereads it\n"
     "  -l, --log-level LEVEL debug, info (default), warn or error\n"
     "      --max-macs N      MAC table size (default 8192)\n"
     "      --aging SECONDS   aging time of learned MACs and ARP bindings (default 300)\n"
@@ -47,8 +50,9 @@ bool ParseInteger(const char* text, int64_t min, int64_t max, int64_t* out) {
 
 int main(int argc, char** argv) {
   enum { kMaxMacs = 1000, kAging };
-  const option options[] = {
+  const option long_options[] = {
       {"socket", required_argument, nullptr, 's'},
+      {"socket-group", required_argument, nullptr, 'g'},
       {"port", required_argument, nullptr, 'p'},
       {"config", required_argument, nullptr, 'c'},
       {"log-level", required_argument, nullptr, 'l'},
@@ -58,30 +62,31 @@ int main(int argc, char** argv) {
       {"version", no_argument, nullptr, 'V'},
       {nullptr, 0, nullptr, 0},
   };
-  std::optional<std::string> socket;
+  // What the command line gives: ports added after the file's, scalars that override it.
+  switchd::Config command_line;
   std::optional<std::string> config_file;
-  std::optional<std::string> log_level;
-  std::optional<int64_t> max_macs;
-  std::optional<int64_t> aging;
-  std::vector<switchd::PortRequest> ports;
 
   opterr = 0;
   int opt;
-  while ((opt = getopt_long(argc, argv, ":s:p:c:l:hV", options, nullptr)) != -1) {
+  while ((opt = getopt_long(argc, argv, ":s:g:p:c:l:hV", long_options, nullptr)) != -1) {
     switch (opt) {
       case 's':
-        socket = optarg;
+        command_line.socket = optarg;
+        break;
+      case 'g':
+        if (*optarg == '\0') return UsageError("--socket-group needs a group name");
+        command_line.socket_group = optarg;
         break;
       case 'c':
         config_file = optarg;
         break;
       case 'l':
-        log_level = optarg;
+        command_line.log_level = optarg;
         break;
       case 'p': {
         auto port = switchd::ParsePortArgument(optarg);
         if (!port.ok()) return UsageError(port.status().message());
-        ports.push_back(*port);
+        command_line.ports.push_back(*port);
         break;
       }
       case kMaxMacs: {
@@ -91,7 +96,7 @@ int main(int argc, char** argv) {
                             std::to_string(switchd::kMinMaxMacs) + " to " +
                             std::to_string(switchd::kMaxMaxMacs) + ")");
         }
-        max_macs = value;
+        command_line.max_macs = static_cast<size_t>(value);
         break;
       }
       case kAging: {
@@ -100,7 +105,7 @@ int main(int argc, char** argv) {
           return UsageError("invalid --aging '" + std::string(optarg) +
                             "' (expected seconds from 1 to 1000000)");
         }
-        aging = value;
+        command_line.aging_seconds = value;
         break;
       }
       case 'h':
@@ -117,37 +122,31 @@ int main(int argc, char** argv) {
   }
   if (optind < argc) return UsageError("unexpected argument '" + std::string(argv[optind]) + "'");
 
-  switchd::Config config;
+  if (command_line.log_level && !switchd::ParseLogLevel(*command_line.log_level)) {
+    return UsageError("invalid log level '" + *command_line.log_level +
+                      "' (expected debug, info, warn or error)");
+  }
+
+  switchd::Daemon::Options options;
+  options.config_file = config_file;
   if (config_file) {
     auto loaded = switchd::LoadConfigFile(*config_file);
     if (!loaded.ok()) {
       fprintf(stderr, "switchd: %s\n", loaded.status().message().c_str());
       return 1;
     }
-    config = std::move(*loaded);
+    options.file = std::move(*loaded);
   }
-  // Command-line options add to the file and override its scalars.
-  if (socket) config.socket = socket;
-  if (log_level) config.log_level = log_level;
-  if (max_macs) config.max_macs = static_cast<size_t>(*max_macs);
-  if (aging) config.aging_seconds = *aging;
-  config.ports.insert(config.ports.end(), ports.begin(), ports.end());
-
-  if (config.log_level) {
-    auto level = switchd::ParseLogLevel(*config.log_level);
-    if (!level) {
-      return UsageError("invalid log level '" + *config.log_level +
-                        "' (expected debug, info, warn or error)");
-    }
-    switchd::SetLogLevel(*level);
-  }
+  options.command_line = command_line;
+  const switchd::Config config = switchd::Merge(options.file, command_line);
+  // ParseConfig and the check above accept only known levels.
+  if (config.log_level) switchd::SetLogLevel(*switchd::ParseLogLevel(*config.log_level));
+  options.socket = config.socket.value_or(std::string(switchd::protocol::kDefaultSocketPath));
 
   // A client that disconnects mid-reply must not kill the switch.
   signal(SIGPIPE, SIG_IGN);
 
-  std::string socket_path =
-      config.socket.value_or(std::string(switchd::protocol::kDefaultSocketPath));
-  auto daemon = switchd::Daemon::Start(config, socket_path);
+  auto daemon = switchd::Daemon::Start(options);
   if (!daemon.ok()) {
     fprintf(stderr, "switchd: %s\n", daemon.status().message().c_str());
     return 1;

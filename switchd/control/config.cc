@@ -1,19 +1,31 @@
 #include "switchd/control/config.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
+
+#include "switchd/control/methods.h"
+#include "switchd/core/datapath.h"
+#include "switchd/core/types.h"
 
 namespace switchd {
 namespace {
 
-Status Invalid(const std::string& key, const std::string& expected, const nlohmann::json& got) {
+using nlohmann::json;
+
+constexpr const char* kLogLevels[] = {"debug", "info", "warn", "warning", "error"};
+
+Status Invalid(const std::string& key, const std::string& expected, const json& got) {
   return Status::InvalidArgument("config: '" + key + "' must be " + expected + ", got " +
                                  got.dump());
 }
 
-Result<PortRequest> ParsePortEntry(const nlohmann::json& entry, size_t i) {
+Result<PortRequest> ParsePortEntry(const json& entry, size_t i) {
   std::string where = "ports[" + std::to_string(i) + "]";
   if (entry.is_string()) return ParsePortArgument(entry.get<std::string>());
   if (!entry.is_object()) return Invalid(where, "a name or an object {\"name\", \"kind\"}", entry);
@@ -37,6 +49,126 @@ Result<PortRequest> ParsePortEntry(const nlohmann::json& entry, size_t i) {
   return port;
 }
 
+// Reads a whole file; errors do not name it.
+Result<std::string> ReadText(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::System(std::string("cannot read: ") + strerror(errno));
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return Status::System(std::string("cannot read: ") + strerror(errno));
+  return text.str();
+}
+
+// ---- Validation: a scratch datapath driven through the control methods.
+
+// Drops every frame: the scratch datapath never receives any.
+class NullSink final : public FrameSink {
+ public:
+  bool Send(PortId, std::span<const std::byte>, const VnetHeader&) override { return false; }
+};
+
+// Registers ports in the scratch datapath without opening anything.
+class ScratchPorts final : public PortBackend {
+ public:
+  explicit ScratchPorts(Datapath& datapath) : datapath_(datapath) {}
+  Result<PortId> AddPort(std::string_view name, std::string_view kind,
+                         const PortOptions& options) override {
+    if (kind != "tap") {
+      return Status::InvalidArgument("invalid port kind '" + std::string(kind) +
+                                     "' (expected tap)");
+    }
+    return datapath_.AddPort(name, options);
+  }
+  Status DelPort(PortId port) override {
+    datapath_.RemovePort(port);
+    return Status::Ok();
+  }
+  PortDetails Describe(PortId) const override { return {}; }
+
+ private:
+  Datapath& datapath_;
+};
+
+// ---- Diff: static entries keyed as the tables key them.
+
+int64_t VlanOf(const json& entry) {
+  auto it = entry.find("vlan");
+  if (it == entry.end() || it->is_null() || !it->is_number_integer()) return kDefaultVlan;
+  return it->get<int64_t>();
+}
+
+std::string NormalizedMac(const json& value) {
+  if (!value.is_string()) return value.dump();
+  std::optional<MacAddress> mac = MacAddress::Parse(value.get<std::string>());
+  return mac ? mac->ToString() : value.get<std::string>();
+}
+
+std::string TextOf(const json& entry, const char* key) {
+  auto it = entry.find(key);
+  if (it == entry.end()) return "";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+// A static entry's key in its table and its normalized value: two entries with the same key and
+// value are the same entry however they are spelled.
+struct NormalizedEntry {
+  std::string key;
+  json value;
+};
+
+NormalizedEntry NormalizeMac(const json& entry) {
+  const std::string mac = NormalizedMac(entry.value("mac", json()));
+  const int64_t vlan = VlanOf(entry);
+  return {mac + "/" + std::to_string(vlan),
+          json{{"mac", mac}, {"port", TextOf(entry, "port")}, {"vlan", vlan}}};
+}
+
+NormalizedEntry NormalizeArp(const json& entry) {
+  const std::string ip = TextOf(entry, "ip");
+  const int64_t vlan = VlanOf(entry);
+  return {ip + "/" + std::to_string(vlan),
+          json{{"ip", ip}, {"mac", NormalizedMac(entry.value("mac", json()))}, {"vlan", vlan}}};
+}
+
+using Normalizer = NormalizedEntry (*)(const json&);
+
+// The entries of `next` that `old` does not hold with the same key and value, in file order.
+std::vector<json> AddedEntries(const std::vector<json>& old, const std::vector<json>& next,
+                               Normalizer normalize) {
+  std::map<std::string, json> before;
+  for (const json& entry : old) {
+    NormalizedEntry n = normalize(entry);
+    before[n.key] = n.value;
+  }
+  std::vector<json> added;
+  for (const json& entry : next) {
+    NormalizedEntry n = normalize(entry);
+    auto it = before.find(n.key);
+    if (it == before.end() || it->second != n.value) added.push_back(entry);
+  }
+  return added;
+}
+
+// The params that delete the entries of `old` whose key `next` no longer has, in file order.
+std::vector<json> RemovedEntries(const std::vector<json>& old, const std::vector<json>& next,
+                                 Normalizer normalize, const char* address_key) {
+  std::set<std::string> after;
+  for (const json& entry : next) after.insert(normalize(entry).key);
+  std::set<std::string> seen;
+  std::vector<json> removed;
+  for (const json& entry : old) {
+    NormalizedEntry n = normalize(entry);
+    if (after.count(n.key) || !seen.insert(n.key).second) continue;
+    removed.push_back({{address_key, n.value[address_key]}, {"vlan", n.value["vlan"]}});
+  }
+  return removed;
+}
+
+bool ContainsPort(const std::vector<PortRequest>& ports, std::string_view name) {
+  return std::any_of(ports.begin(), ports.end(),
+                     [&](const PortRequest& port) { return port.name == name; });
+}
+
 }  // namespace
 
 Result<PortRequest> ParsePortArgument(std::string_view text) {
@@ -51,13 +183,21 @@ Result<PortRequest> ParsePortArgument(std::string_view text) {
   return port;
 }
 
-Result<Config> ParseConfig(const nlohmann::json& document) {
+Result<Config> ParseConfig(const json& document) {
   if (!document.is_object()) return Invalid("(top level)", "an object", document);
   Config config;
   for (const auto& [key, value] : document.items()) {
-    if (key == "socket" || key == "log_level") {
-      if (!value.is_string()) return Invalid(key, "a string", value);
-      (key == "socket" ? config.socket : config.log_level) = value.get<std::string>();
+    if (key == "socket" || key == "socket_group") {
+      if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
+        return Invalid(key, "a non-empty string", value);
+      }
+      (key == "socket" ? config.socket : config.socket_group) = value.get<std::string>();
+    } else if (key == "log_level") {
+      const bool known =
+          value.is_string() && std::find(std::begin(kLogLevels), std::end(kLogLevels),
+                                         value.get<std::string>()) != std::end(kLogLevels);
+      if (!known) return Invalid(key, "\"debug\", \"info\", \"warn\" or \"error\"", value);
+      config.log_level = value.get<std::string>();
     } else if (key == "max_macs") {
       if (!value.is_number_integer() || value.get<int64_t>() < static_cast<int64_t>(kMinMaxMacs) ||
           value.get<int64_t>() > static_cast<int64_t>(kMaxMaxMacs)) {
@@ -90,33 +230,180 @@ Result<Config> ParseConfig(const nlohmann::json& document) {
       }
     } else {
       return Status::InvalidArgument("config: unknown key '" + key +
-                                     "' (expected socket, log_level, max_macs, aging, ports, "
-                                     "macs, arp)");
+                                     "' (expected socket, socket_group, log_level, max_macs, "
+                                     "aging, ports, macs, arp)");
     }
   }
   return config;
 }
 
-Result<Config> LoadConfigFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::System("cannot read config '" + path + "': " + strerror(errno));
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json document;
+Result<Config> ReadConfigFile(const std::string& path) {
+  Result<std::string> text = ReadText(path);
+  if (!text.ok()) return text.status();
+  json document;
   try {
-    document = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
+    document = json::parse(*text);
+  } catch (const json::parse_error& e) {
     // e.what() reads "[json.exception.parse_error.101] parse error at line 3, column 5: ...".
     std::string what = e.what();
     size_t start = what.find("] ");
-    return Status::InvalidArgument("config '" + path + "' is not valid JSON: " +
+    return Status::InvalidArgument("not valid JSON: " +
                                    (start == std::string::npos ? what : what.substr(start + 2)));
   }
-  Result<Config> config = ParseConfig(document);
-  if (!config.ok()) {
-    return Status::InvalidArgument(path + ": " + config.status().message());
+  return ParseConfig(document);
+}
+
+Result<Config> LoadConfigFile(const std::string& path) {
+  Result<Config> config = ReadConfigFile(path);
+  if (config.ok()) return config;
+  const Status& status = config.status();
+  const std::string& message = status.message();
+  if (message.starts_with("cannot read: ")) {
+    return Status(status.code(), "cannot read config '" + path + "': " + message.substr(13));
   }
-  return config;
+  if (message.starts_with("not valid JSON: ")) {
+    return Status(status.code(), "config '" + path + "' is not valid JSON: " + message.substr(16));
+  }
+  return Status(status.code(), path + ": " + message);
+}
+
+Config Merge(const Config& file, const Config& command_line) {
+  Config merged = file;
+  if (command_line.socket) merged.socket = command_line.socket;
+  if (command_line.socket_group) merged.socket_group = command_line.socket_group;
+  if (command_line.log_level) merged.log_level = command_line.log_level;
+  if (command_line.max_macs) merged.max_macs = command_line.max_macs;
+  if (command_line.aging_seconds) merged.aging_seconds = command_line.aging_seconds;
+  merged.ports.insert(merged.ports.end(), command_line.ports.begin(), command_line.ports.end());
+  merged.macs.insert(merged.macs.end(), command_line.macs.begin(), command_line.macs.end());
+  merged.arp.insert(merged.arp.end(), command_line.arp.begin(), command_line.arp.end());
+  return merged;
+}
+
+Status ValidateConfig(const Config& config, const std::vector<std::string>& other_ports,
+                      size_t max_macs) {
+  // Only static entries go into the scratch tables, so they need hold no more than those: the
+  // outcome (fits, or "full of static entries") is the same as in tables of `max_macs`.
+  DatapathConfig scratch_config;
+  const size_t statics = std::max(config.macs.size(), config.arp.size());
+  scratch_config.max_macs = std::min(max_macs, std::max(kMinMaxMacs, statics));
+  scratch_config.max_arp = scratch_config.max_macs;
+  NullSink sink;
+  Datapath datapath(sink, scratch_config);
+  ScratchPorts backend(datapath);
+  ControlMethods methods(datapath, backend);
+  const Time now{};
+
+  for (const std::string& name : other_ports) {
+    if (!ContainsPort(config.ports, name)) (void)datapath.AddPort(name, PortOptions{});
+  }
+  for (size_t i = 0; i < config.ports.size(); ++i) {
+    const PortRequest& port = config.ports[i];
+    json params = {{"name", port.name}, {"kind", port.kind}, {"offload", port.offload}};
+    Result<json> result = methods.Call("add-port", params, now);
+    if (!result.ok()) {
+      return Status::InvalidArgument("config: ports[" + std::to_string(i) +
+                                     "]: " + result.status().message());
+    }
+  }
+  const std::pair<const char*, const std::vector<json>*> lists[] = {{"macs", &config.macs},
+                                                                    {"arp", &config.arp}};
+  for (const auto& [key, entries] : lists) {
+    const char* method = std::string_view(key) == "macs" ? "add-mac" : "add-arp";
+    for (size_t i = 0; i < entries->size(); ++i) {
+      Result<json> result = methods.Call(method, (*entries)[i], now);
+      if (!result.ok()) {
+        return Status::InvalidArgument("config: " + std::string(key) + "[" + std::to_string(i) +
+                                       "]: " + result.status().message());
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+ConfigDiff Diff(const Config& old, const Config& next) {
+  ConfigDiff diff;
+  for (const PortRequest& port : next.ports) {
+    auto it = std::find_if(old.ports.begin(), old.ports.end(),
+                           [&](const PortRequest& p) { return p.name == port.name; });
+    if (it == old.ports.end()) {
+      diff.ports_added.push_back(port);
+    } else if (!(*it == port)) {
+      diff.ports_changed.push_back(port.name);
+    }
+  }
+  for (const PortRequest& port : old.ports) {
+    if (!ContainsPort(next.ports, port.name)) diff.ports_removed.push_back(port.name);
+  }
+  diff.macs_added = AddedEntries(old.macs, next.macs, NormalizeMac);
+  diff.macs_removed = RemovedEntries(old.macs, next.macs, NormalizeMac, "mac");
+  diff.arp_added = AddedEntries(old.arp, next.arp, NormalizeArp);
+  diff.arp_removed = RemovedEntries(old.arp, next.arp, NormalizeArp, "ip");
+  diff.socket_changed = old.socket != next.socket;
+  diff.socket_group_changed = old.socket_group != next.socket_group;
+  diff.log_level_changed = old.log_level != next.log_level;
+  diff.max_macs_changed = old.max_macs != next.max_macs;
+  diff.aging_changed = old.aging_seconds != next.aging_seconds;
+  return diff;
+}
+
+ReloadPlan PlanReload(const Config& old_file, const Config& next_file, const Config& command_line,
+                      const std::function<bool(std::string_view port)>& port_exists) {
+  const ConfigDiff diff = Diff(old_file, next_file);
+  ReloadPlan plan;
+  plan.macs_to_delete = diff.macs_removed;
+  plan.arp_to_delete = diff.arp_removed;
+  for (const std::string& name : diff.ports_removed) {
+    if (!ContainsPort(command_line.ports, name) && port_exists(name)) {
+      plan.ports_to_delete.push_back(name);
+    }
+  }
+  for (const PortRequest& port : next_file.ports) {
+    if (!port_exists(port.name)) plan.ports_to_add.push_back(port);
+  }
+  // A port added again (deleted since the file was read) gets its static entries back too: they
+  // went with it.
+  std::set<std::string> changed_keys;
+  for (const json& entry : diff.macs_added) changed_keys.insert(NormalizeMac(entry).key);
+  for (const json& entry : next_file.macs) {
+    const bool changed = changed_keys.count(NormalizeMac(entry).key) > 0;
+    if (changed || ContainsPort(plan.ports_to_add, TextOf(entry, "port"))) {
+      plan.macs_to_add.push_back(entry);
+    }
+  }
+  plan.arp_to_add = diff.arp_added;
+
+  for (const std::string& name : diff.ports_changed) {
+    plan.warnings.push_back("port '" + name +
+                            "': a new kind or offload setting needs a restart (or del-port and "
+                            "add-port); keeping the port as it is");
+  }
+  if (diff.aging_changed) {
+    if (command_line.aging_seconds) {
+      plan.warnings.push_back("'aging' is set by --aging, which takes precedence; not changed");
+    } else {
+      plan.aging_seconds = next_file.aging_seconds.value_or(
+          std::chrono::duration_cast<std::chrono::seconds>(DatapathConfig{}.aging_time).count());
+    }
+  }
+  if (diff.log_level_changed && !command_line.log_level) {
+    plan.log_level = next_file.log_level.value_or("info");
+  }
+  if (diff.max_macs_changed && !command_line.max_macs) {
+    plan.warnings.push_back(
+        "'max_macs' cannot change without a restart; the MAC table keeps its size");
+  }
+  if (diff.socket_changed && !command_line.socket) {
+    plan.warnings.push_back(
+        "'socket' cannot change without a restart; still listening on the "
+        "old path");
+  }
+  if (diff.socket_group_changed && !command_line.socket_group) {
+    plan.warnings.push_back(
+        "'socket_group' cannot change without a restart; keeping the "
+        "socket's group");
+  }
+  return plan;
 }
 
 }  // namespace switchd

@@ -1,11 +1,13 @@
 #include "switchd/io/control_server.h"
 
 #include <event2/buffer.h>
+#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -22,12 +24,33 @@ struct ControlServer::Client {
   ControlServer* server = nullptr;
   uint64_t id = 0;
   BuffereventPtr bev;
-  bool closing = false;  // an error was sent; close once it is written
-  bool paused = false;   // not reading: too many replies are waiting to be read
-  size_t scanned = 0;    // leading input bytes already known to hold no newline
+  bool closing = false;      // an error was sent; close once it is written
+  bool paused = false;       // not reading: too many replies are waiting to be read
+  bool input_ended = false;  // the client shut its sending side; close once all is answered
+  bool waiting = false;      // has lines left and is in waiting_ for its turn
+  size_t scanned = 0;        // leading input bytes already known to hold no newline
 };
 
 namespace {
+
+// The group's id, by name or, failing that, by number.
+Result<gid_t> LookUpGroup(const std::string& group) {
+  errno = 0;
+  if (const ::group* entry = getgrnam(group.c_str())) return entry->gr_gid;
+  int lookup_errno = errno;
+  if (!group.empty() && group.size() <= 9 &&
+      std::all_of(group.begin(), group.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return static_cast<gid_t>(std::stoul(group));
+  }
+  std::string message = "unknown group '" + group + "' for the control socket";
+  // getgrnam leaves errno 0 (or ENOENT, ESRCH ...) when the group is simply not there.
+  if (lookup_errno != 0 && lookup_errno != ENOENT && lookup_errno != ESRCH &&
+      lookup_errno != EBADF && lookup_errno != EPERM) {
+    message += ": " + std::string(strerror(lookup_errno));
+  }
+  return Status::InvalidArgument(
+      message + " (expected a group name or number, e.g. --socket-group netadmin)");
+}
 
 bool FillAddress(const std::string& path, sockaddr_un* addr) {
   if (path.size() >= sizeof(addr->sun_path)) return false;
@@ -59,16 +82,31 @@ ControlServer::~ControlServer() {
   }
 }
 
-Status ControlServer::Listen(const std::string& path) {
+Status ControlServer::Listen(const std::string& path, const std::optional<std::string>& group) {
   sockaddr_un addr;
   if (!FillAddress(path, &addr)) {
     return Status::InvalidArgument("socket path '" + path + "' is too long (at most " +
                                    std::to_string(sizeof(addr.sun_path) - 1) + " bytes)");
   }
+  // The group is checked before anything is created.
+  std::optional<gid_t> gid;
+  if (group) {
+    Result<gid_t> found = LookUpGroup(*group);
+    if (!found.ok()) return found.status();
+    gid = *found;
+  }
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   if (!dir.empty()) {
     std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
+    if (!std::filesystem::exists(dir, ec)) {
+      std::filesystem::create_directories(dir, ec);
+      // Whatever the umask: the socket's own mode decides who may connect, so the group must be
+      // able to reach it.
+      if (!ec) {
+        std::filesystem::permissions(dir, std::filesystem::perms(0755),
+                                     std::filesystem::perm_options::replace, ec);
+      }
+    }
     if (ec) {
       return Status::System("cannot create directory '" + dir.string() + "': " + ec.message());
     }
@@ -88,17 +126,27 @@ Status ControlServer::Listen(const std::string& path) {
   }
   // Bind with mode 0660: the umask applies to the socket file bind creates.
   mode_t old_umask = umask(0117);
-  listener_.reset(evconnlistener_new_bind(base_, OnAccept, this,
-                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 64,
-                                          reinterpret_cast<sockaddr*>(&addr), sizeof(addr)));
+  // The backlog holds a burst of kMaxClients connections: beyond it, a client connecting with a
+  // non-blocking socket would get EAGAIN before switchd had a chance to accept it.
+  listener_.reset(evconnlistener_new_bind(
+      base_, OnAccept, this, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+      static_cast<int>(kMaxClients), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)));
   int bind_errno = errno;
   umask(old_umask);
   if (!listener_) {
     return Status::System("cannot listen on " + path + ": " + strerror(bind_errno));
   }
   path_ = path;
+  if (gid && ::chown(path.c_str(), static_cast<uid_t>(-1), *gid) < 0) {
+    int chown_errno = errno;
+    listener_.reset();
+    ::unlink(path.c_str());
+    return Status::System("cannot give " + path + " to group '" + *group +
+                          "': " + strerror(chown_errno));
+  }
   evconnlistener_set_error_cb(listener_.get(), OnAcceptError);
   resume_accept_.reset(evtimer_new(base_, OnResumeAccept, this));
+  serve_waiting_.reset(evtimer_new(base_, OnServeWaiting, this));
   return Status::Ok();
 }
 
@@ -149,32 +197,30 @@ void ControlServer::OnResumeAccept(int, short, void* arg) {
 
 void ControlServer::OnRead(bufferevent*, void* arg) {
   auto* client = static_cast<Client*>(arg);
-  client->server->HandleInput(*client);
+  client->server->Serve(*client);
 }
 
 void ControlServer::OnWrite(bufferevent* bev, void* arg) {
   // Called once the output is empty (the default low watermark).
   auto* client = static_cast<Client*>(arg);
-  if (client->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-    client->server->Close(*client);
-    return;
-  }
+  ControlServer* self = client->server;
   if (client->paused) {
     client->paused = false;
-    bufferevent_enable(bev, EV_READ);
-    client->server->HandleInput(*client);  // lines that arrived while paused
+    if (!client->input_ended) bufferevent_enable(bev, EV_READ);
+    self->Serve(*client);  // lines that arrived (or were left) while paused; may free it
+    return;
   }
+  self->CloseIfDone(*client);
 }
 
-void ControlServer::OnEvent(bufferevent* bev, short events, void* arg) {
+void ControlServer::OnEvent(bufferevent*, short events, void* arg) {
   auto* client = static_cast<Client*>(arg);
   ControlServer* self = client->server;
   if ((events & BEV_EVENT_EOF) && !(events & BEV_EVENT_ERROR) && !client->closing) {
-    // The client closed its sending side: answer a last line that had no newline, then close once
-    // every response is written.
-    self->HandleFinalLine(*client);
-    if (!client->closing) self->CloseAfterWrite(*client);
-    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) self->Close(*client);
+    // The client closed its sending side: answer what it sent, a last line without a newline
+    // too, under the same limits as ever, then close once every response is written.
+    client->input_ended = true;
+    self->Serve(*client);
     return;
   }
   if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
@@ -182,35 +228,107 @@ void ControlServer::OnEvent(bufferevent* bev, short events, void* arg) {
       Logf(LogLevel::kDebug, "control socket: client %llu timed out",
            static_cast<unsigned long long>(client->id));
     }
-    client->server->Close(*client);
+    self->Close(*client);
   }
 }
 
-void ControlServer::HandleInput(Client& client, bool at_eof) {
+void ControlServer::Serve(Client& client) {
+  // A client waiting for its turn keeps its place; one that arrives when this iteration's budget
+  // is spent queues behind the others.
+  if (client.waiting) return;
+  if (BudgetSpent()) {
+    Wait(client);
+    return;
+  }
+  HandleInput(client);
+  CloseIfDone(client);
+}
+
+void ControlServer::OnServeWaiting(int, short, void* arg) {
+  auto* self = static_cast<ControlServer*>(arg);
+  // In turn, until the iteration's budget is spent (serving one at least, so that every client
+  // progresses); a client with lines left after its turn goes to the back.
+  for (size_t turns = self->waiting_.size(), served = 0; turns > 0; --turns) {
+    if (served > 0 && self->BudgetSpent()) break;
+    const uint64_t id = self->waiting_.front();
+    self->waiting_.pop_front();
+    auto it = self->clients_.find(id);
+    if (it == self->clients_.end()) continue;  // closed meanwhile
+    Client& client = *it->second;
+    client.waiting = false;
+    ++served;
+    self->HandleInput(client);
+    self->CloseIfDone(client);
+  }
+  if (!self->waiting_.empty()) self->ArmServeWaiting();
+}
+
+void ControlServer::Wait(Client& client) {
+  client.waiting = true;
+  waiting_.push_back(client.id);
+  ArmServeWaiting();
+}
+
+void ControlServer::ArmServeWaiting() {
+  // A zero timeout fires on the loop's next iteration, after it has polled the ports again.
+  // (bufferevent_trigger's deferred callbacks would not do: libevent runs up to 32 of them in the
+  // same iteration.)
+  if (!evtimer_pending(serve_waiting_.get(), nullptr)) {
+    timeval now{0, 0};
+    evtimer_add(serve_waiting_.get(), &now);
+  }
+}
+
+bool ControlServer::BudgetSpent() {
+  // libevent caches the time once per loop iteration: a new value is a new iteration.
+  timeval iteration{};
+  event_base_gettimeofday_cached(base_, &iteration);
+  if (iteration.tv_sec != iteration_.tv_sec || iteration.tv_usec != iteration_.tv_usec) {
+    iteration_ = iteration;
+    spent_ = Duration::zero();
+  }
+  return spent_ >= kMaxBusyTime;
+}
+
+void ControlServer::HandleInput(Client& client) {
   bufferevent* bev = client.bev.get();
   evbuffer* input = bufferevent_get_input(bev);
   evbuffer* output = bufferevent_get_output(bev);
+  BudgetSpent();  // starts a new iteration's account if need be
+  // However this returns, the time it took counts against the iteration's budget.
+  struct Accounting {
+    Duration& spent;
+    const Duration before = spent;
+    const Time start = Clock::now();
+    void Update() { spent = before + (Clock::now() - start); }
+    ~Accounting() { Update(); }
+  } accounting{spent_};
   for (int handled = 0; !client.closing; ++handled) {
-    if (!at_eof && evbuffer_get_length(output) > kMaxPendingOutput) {
+    accounting.Update();
+    if (evbuffer_get_length(output) > kMaxPendingOutput) {
       // The client does not read its replies: stop reading its requests until it catches up
       // (OnWrite resumes). Its idle timeout drops it if it never does.
       client.paused = true;
       bufferevent_disable(bev, EV_READ);
       return;
     }
-    if (!at_eof && handled == kMaxLinesPerWakeup) {
-      // Leave the loop to the datapath and other clients; continue on the next iteration.
-      bufferevent_trigger(bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+    // Bounded in lines and in time: a few expensive requests (show-macs of a full table) must not
+    // hold up the datapath. Leave the loop to it and to other clients, and continue in turn.
+    if (handled == kMaxLinesPerWakeup || (handled > 0 && spent_ >= kMaxBusyTime)) {
+      Wait(client);
       return;
     }
     // Search only the bytes not searched before: a client trickling a long line costs O(n).
-    evbuffer_ptr start;
-    evbuffer_ptr_set(input, &start, client.scanned, EVBUFFER_PTR_SET);
-    evbuffer_ptr eol = evbuffer_search_eol(input, &start, nullptr, EVBUFFER_EOL_LF);
+    evbuffer_ptr start_at;
+    evbuffer_ptr_set(input, &start_at, client.scanned, EVBUFFER_PTR_SET);
+    evbuffer_ptr eol = evbuffer_search_eol(input, &start_at, nullptr, EVBUFFER_EOL_LF);
     if (eol.pos < 0) {
       client.scanned = evbuffer_get_length(input);
       if (client.scanned > protocol::kMaxMessageSize) {
         Send(client, OversizeErrorResponse());
+        CloseAfterWrite(client);
+      } else if (client.input_ended) {
+        HandleFinalLine(client);
         CloseAfterWrite(client);
       }
       return;
@@ -233,14 +351,19 @@ void ControlServer::HandleInput(Client& client, bool at_eof) {
 }
 
 void ControlServer::HandleFinalLine(Client& client) {
-  HandleInput(client, /*at_eof=*/true);
   evbuffer* input = bufferevent_get_input(client.bev.get());
   size_t length = evbuffer_get_length(input);
-  if (client.closing || length == 0 || length > protocol::kMaxMessageSize) return;
+  if (length == 0) return;
   std::string text(length, '\0');
   evbuffer_remove(input, text.data(), length);
   if (text.find_first_not_of(" \t\r") == std::string::npos) return;
   if (std::optional<std::string> response = handler_(text)) Send(client, *response);
+}
+
+void ControlServer::CloseIfDone(Client& client) {
+  if (client.closing && evbuffer_get_length(bufferevent_get_output(client.bev.get())) == 0) {
+    Close(client);
+  }
 }
 
 void ControlServer::Send(Client& client, std::string_view line) {

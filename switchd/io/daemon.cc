@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -13,6 +14,10 @@
 
 namespace switchd {
 namespace {
+
+nlohmann::json PortParams(const PortRequest& port) {
+  return {{"name", port.name}, {"kind", port.kind}, {"offload", port.offload}};
+}
 
 DatapathConfig MakeDatapathConfig(const Config& config) {
   DatapathConfig datapath;
@@ -46,15 +51,30 @@ Daemon::~Daemon() {
   ports_.clear();
 }
 
-Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::string& socket) {
+Result<std::unique_ptr<Daemon>> Daemon::Start(const Options& options) {
   EventBasePtr base(event_base_new());
   if (!base) return Status::System("cannot create the event loop");
-  auto daemon = std::make_unique<Daemon>(std::move(base), MakeDatapathConfig(config));
-  if (Status status = daemon->Init(config, socket); !status.ok()) return status;
+  auto daemon = std::make_unique<Daemon>(
+      std::move(base), MakeDatapathConfig(Merge(options.file, options.command_line)));
+  if (Status status = daemon->Init(options); !status.ok()) return status;
   return daemon;
 }
 
-Status Daemon::Init(const Config& config, const std::string& socket) {
+Status Daemon::Init(const Options& options) {
+  config_file_ = options.config_file;
+  file_config_ = options.file;
+  command_line_ = options.command_line;
+  const Config config = Merge(options.file, options.command_line);
+  if (config_file_) {
+    // The whole file is checked before anything is opened; its static entries may name the
+    // command line's ports.
+    std::vector<std::string> command_line_ports;
+    for (const PortRequest& port : command_line_.ports) command_line_ports.push_back(port.name);
+    Status valid =
+        ValidateConfig(file_config_, command_line_ports, datapath_.mac_table().capacity());
+    if (!valid.ok()) return Status(valid.code(), *config_file_ + ": " + valid.message());
+  }
+
   Result<NetlinkClient> netlink = NetlinkClient::Connect();
   if (!netlink.ok()) return netlink.status();
   netlink_.emplace(std::move(*netlink));
@@ -72,31 +92,130 @@ Status Daemon::Init(const Config& config, const std::string& socket) {
   sigint_.reset(evsignal_new(base_.get(), SIGINT, OnSignal, this));
   event_add(sigterm_.get(), nullptr);
   event_add(sigint_.get(), nullptr);
+  sighup_.reset(evsignal_new(base_.get(), SIGHUP, OnReloadSignal, this));
+  event_add(sighup_.get(), nullptr);
   removal_event_.reset(event_new(base_.get(), -1, 0, OnDeferredRemoval, this));
 
   // The socket first: a second switchd must fail before it touches any TAP.
   control_ = std::make_unique<ControlServer>(
       base_.get(), [this](std::string_view line) { return HandleControlLine(line); });
-  if (Status status = control_->Listen(socket); !status.ok()) return status;
-  Logf(LogLevel::kInfo, "listening on %s", socket.c_str());
+  if (Status status = control_->Listen(options.socket, config.socket_group); !status.ok()) {
+    return status;
+  }
+  Logf(LogLevel::kInfo, "listening on %s%s", options.socket.c_str(),
+       config.socket_group ? (" (group " + *config.socket_group + ")").c_str() : "");
 
   // Ports and static entries go through the control methods, so that the configuration and the
   // control socket share one validation path and one set of error messages.
-  Time now = Clock::now();
   for (const PortRequest& port : config.ports) {
-    nlohmann::json params = {{"name", port.name}, {"kind", port.kind}, {"offload", port.offload}};
-    Result<nlohmann::json> result = methods_.Call("add-port", params, now);
+    Result<nlohmann::json> result = Apply("add-port", PortParams(port));
     if (!result.ok()) return result.status();
   }
   for (const nlohmann::json& mac : config.macs) {
-    Result<nlohmann::json> result = methods_.Call("add-mac", mac, now);
+    Result<nlohmann::json> result = Apply("add-mac", mac);
     if (!result.ok()) return Status::InvalidArgument("config: macs: " + result.status().message());
   }
   for (const nlohmann::json& arp : config.arp) {
-    Result<nlohmann::json> result = methods_.Call("add-arp", arp, now);
+    Result<nlohmann::json> result = Apply("add-arp", arp);
     if (!result.ok()) return Status::InvalidArgument("config: arp: " + result.status().message());
   }
   return Status::Ok();
+}
+
+Result<nlohmann::json> Daemon::Apply(std::string_view method, const nlohmann::json& params) {
+  return methods_.Call(method, params, Clock::now());
+}
+
+// --- Reload ----------------------------------------------------------------------------------
+
+void Daemon::Reload() {
+  if (!config_file_) {
+    Logf(LogLevel::kWarn, "reload: switchd was started without --config; nothing to reread");
+    return;
+  }
+  const char* path = config_file_->c_str();
+  auto refuse = [path](const std::string& why) {
+    Logf(LogLevel::kError, "reload: %s: %s; keeping the running configuration", path, why.c_str());
+  };
+  Result<Config> next = ReadConfigFile(*config_file_);
+  if (!next.ok()) return refuse(next.status().message());
+  ReloadPlan plan = PlanReload(file_config_, *next, command_line_, [this](std::string_view name) {
+    return datapath_.FindPort(name).has_value();
+  });
+  // Validate the whole file against the ports that stay: nothing is changed unless all of it
+  // would be accepted.
+  std::vector<std::string> staying;
+  for (const PortInfo& port : datapath_.Ports()) {
+    if (std::find(plan.ports_to_delete.begin(), plan.ports_to_delete.end(), port.name) ==
+        plan.ports_to_delete.end()) {
+      staying.push_back(port.name);
+    }
+  }
+  if (Status valid = ValidateConfig(*next, staying, datapath_.mac_table().capacity());
+      !valid.ok()) {
+    return refuse(valid.message());
+  }
+  file_config_ = std::move(*next);
+
+  // What the file no longer asks for goes first, so that a re-added port or entry is the new one.
+  size_t failures = 0;
+  auto step = [&](std::string_view method, const nlohmann::json& params) {
+    Result<nlohmann::json> result = Apply(method, params);
+    if (result.ok()) return true;
+    Logf(LogLevel::kWarn, "reload: %s: %.*s %s: %s", path, static_cast<int>(method.size()),
+         method.data(), params.dump().c_str(), result.status().message().c_str());
+    ++failures;
+    return false;
+  };
+  size_t macs_deleted = 0;
+  for (const nlohmann::json& params : plan.macs_to_delete) {
+    // Only the static entry the file had added: a learned one with that key stays.
+    std::optional<MacAddress> mac = MacAddress::Parse(params["mac"].get<std::string>());
+    std::optional<MacEntry> entry =
+        mac ? datapath_.mac_table().Find(*mac, params["vlan"].get<VlanId>()) : std::nullopt;
+    if (entry && entry->is_static && step("del-mac", params)) ++macs_deleted;
+  }
+  size_t arp_deleted = 0;
+  for (const nlohmann::json& params : plan.arp_to_delete) {
+    std::optional<Ipv4Address> ip = Ipv4Address::Parse(params["ip"].get<std::string>());
+    std::optional<ArpBinding> binding =
+        ip ? datapath_.arp_table().Lookup(*ip, params["vlan"].get<VlanId>()) : std::nullopt;
+    if (binding && binding->is_static && step("del-arp", params)) ++arp_deleted;
+  }
+  size_t ports_deleted = 0;
+  for (const std::string& name : plan.ports_to_delete) {
+    if (step("del-port", {{"name", name}})) ++ports_deleted;
+  }
+  size_t ports_added = 0;
+  for (const PortRequest& port : plan.ports_to_add) {
+    if (step("add-port", PortParams(port))) ++ports_added;
+  }
+  size_t macs_added = 0;
+  for (const nlohmann::json& params : plan.macs_to_add) {
+    if (step("add-mac", params)) ++macs_added;
+  }
+  size_t arp_added = 0;
+  for (const nlohmann::json& params : plan.arp_to_add) {
+    if (step("add-arp", params)) ++arp_added;
+  }
+  std::string scalars;
+  if (plan.aging_seconds && step("set-aging", {{"seconds", *plan.aging_seconds}})) {
+    scalars += ", aging " + std::to_string(*plan.aging_seconds) + " s";
+  }
+  if (plan.log_level) {
+    if (std::optional<LogLevel> level = ParseLogLevel(*plan.log_level)) SetLogLevel(*level);
+    scalars += ", log level " + *plan.log_level;
+  }
+  for (const std::string& warning : plan.warnings) {
+    Logf(LogLevel::kWarn, "reload: %s: %s", path, warning.c_str());
+  }
+  Logf(
+      failures ? LogLevel::kWarn : LogLevel::kInfo,
+      "reload: %s: ports +%zu -%zu, static MAC entries +%zu -%zu, static ARP bindings +%zu "
+      "-%zu%s%s",
+      path, ports_added, ports_deleted, macs_added, macs_deleted, arp_added, arp_deleted,
+      scalars.c_str(),
+      failures ? ("; " + std::to_string(failures) + " changes failed (logged above)").c_str() : "");
 }
 
 int Daemon::Run() {
@@ -109,11 +228,15 @@ int Daemon::Run() {
 }
 
 std::optional<std::string> Daemon::HandleControlLine(std::string_view line) {
+  const Time start = Clock::now();
   Dispatcher dispatcher{[this](std::string_view method) { return methods_.HasMethod(method); },
-                        [this](std::string_view method, const nlohmann::json& params) {
-                          return methods_.Call(method, params, Clock::now());
+                        [start, this](std::string_view method, const nlohmann::json& params) {
+                          return methods_.Call(method, params, start);
                         }};
-  return HandleRequestLine(line, dispatcher);
+  std::optional<std::string> response = HandleRequestLine(line, dispatcher);
+  const Time end = Clock::now();
+  if (end - start >= kBusyInterval) slow_control_end_ = end;
+  return response;
 }
 
 // --- Ports -----------------------------------------------------------------------------------
@@ -226,7 +349,12 @@ void Daemon::OnPortReadable(int fd, short, void* arg) {
   // A port woken again soon after its last wake-up is busy: drain it (up to a batch) to save
   // wake-ups. A quiet port gets one read, sparing the read that would only return EAGAIN, which
   // is a syscall of latency on every ping. Level-triggered events bring back anything left over.
-  const int batch = now - port->last_wakeup < kBusyInterval ? kReadBatch : 1;
+  // A port that waited behind a slow control request (a show-macs of a full table takes
+  // milliseconds) has a backlog too, whatever its rate: one frame per wake-up would let the TAP's
+  // queue, and the latency through the switch, grow for as long as the control work goes on.
+  const bool busy = now - port->last_wakeup < kBusyInterval;
+  const bool waited = self->slow_control_end_ > port->last_wakeup;
+  const int batch = busy || waited ? kReadBatch : 1;
   port->last_wakeup = now;
   for (int i = 0; i < batch; ++i) {
     ssize_t n = ::read(fd, buffer.data(), buffer.size());
@@ -290,6 +418,12 @@ void Daemon::OnSignal(int signal, short, void* arg) {
   auto* self = static_cast<Daemon*>(arg);
   Logf(LogLevel::kInfo, "received SIG%s, exiting", sigabbrev_np(signal));
   event_base_loopexit(self->base_.get(), nullptr);
+}
+
+void Daemon::OnReloadSignal(int, short, void* arg) {
+  auto* self = static_cast<Daemon*>(arg);
+  Logf(LogLevel::kInfo, "received SIGHUP, rereading the configuration");
+  self->Reload();
 }
 
 void Daemon::OnLinkReadable(int, short, void* arg) {

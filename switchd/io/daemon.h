@@ -11,6 +11,10 @@
 // moved into another namespace keep forwarding: the descriptor, not the name, is the port.
 // Destruction is the clean shutdown: control socket closed and unlinked, then ports closed (the
 // TAPs this process created disappear with their descriptors).
+//
+// SIGHUP rereads the configuration file and applies what changed in it (PlanReload in
+// switchd/control/config.h): the whole file is validated first, and an invalid one changes
+// nothing. Learned entries and ports the file never listed are left alone.
 #pragma once
 
 #include <cstddef>
@@ -38,15 +42,26 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   // A virtio-net header and the largest (GSO) frame a TAP hands over.
   static constexpr size_t kFrameBufferSize = kVnetHeaderSize + kMaxFrameSize;
 
+  struct Options {
+    std::string socket;                      // the control socket's path
+    std::optional<std::string> config_file;  // reread on SIGHUP
+    Config file;                             // what the file asked for (empty without a file)
+    Config command_line;  // what the command line added (ports) and overrode (scalars)
+  };
+
   // Opens the control socket and the configured ports and applies the static entries. Fails with
   // a one-line message if any of it cannot be done (nothing is left behind).
-  static Result<std::unique_ptr<Daemon>> Start(const Config& config, const std::string& socket);
+  static Result<std::unique_ptr<Daemon>> Start(const Options& options);
   // Use Start(); public only so that std::make_unique can reach it.
   Daemon(EventBasePtr base, const DatapathConfig& datapath_config);
   ~Daemon() override;
 
   // Runs the event loop until SIGTERM or SIGINT. Returns the process exit status.
   int Run();
+
+  // Rereads the configuration file and applies its changes (what SIGHUP does). Logs one line
+  // with what changed, or one line saying why the file was refused and nothing was changed.
+  void Reload();
 
   // PortBackend
   Result<PortId> AddPort(std::string_view name, std::string_view kind,
@@ -81,7 +96,9 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
     Time last_wakeup{};
   };
 
-  Status Init(const Config& config, const std::string& socket);
+  Status Init(const Options& options);
+  // Runs one control method for the configuration (start-up or reload).
+  Result<nlohmann::json> Apply(std::string_view method, const nlohmann::json& params);
   std::optional<std::string> HandleControlLine(std::string_view line);
   Port* FindPort(PortId id) const;
   void RemovePort(PortId id, const char* reason);
@@ -93,6 +110,7 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   static void OnPortReadable(int fd, short events, void* arg);
   static void OnTimer(int fd, short events, void* arg);
   static void OnSignal(int signal, short events, void* arg);
+  static void OnReloadSignal(int signal, short events, void* arg);
   static void OnLinkReadable(int fd, short events, void* arg);
   static void OnDeferredRemoval(int fd, short events, void* arg);
 
@@ -109,10 +127,15 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   EventPtr timer_;
   EventPtr sigterm_;
   EventPtr sigint_;
+  EventPtr sighup_;
   EventPtr removal_event_;
   RateLimiter move_log_limit_{10};
   RateLimiter debug_log_limit_{20};
   std::vector<std::byte> frame_buffer_;
+  Time slow_control_end_{};  // when the last control request that took kBusyInterval or more ended
+  std::optional<std::string> config_file_;
+  Config file_config_;  // what the file asked for when it was last read successfully
+  Config command_line_;
   // Declared last, destroyed first: no control call arrives while the rest is torn down.
   std::unique_ptr<ControlServer> control_;
 };

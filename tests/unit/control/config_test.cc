@@ -93,5 +93,245 @@ TEST(ConfigTest, LoadFileReportsMissingFileAndBadJson) {
   std::filesystem::remove(path);
 }
 
+TEST(ConfigTest, ReadsSocketGroupAndChecksLogLevel) {
+  Result<Config> config = ParseConfig(json::parse(R"({"socket_group": "netadmin"})"));
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(*config->socket_group, "netadmin");
+  EXPECT_FALSE(ParseConfig(json::parse(R"({"socket_group": ""})")).ok());
+  EXPECT_FALSE(ParseConfig(json::parse(R"({"socket_group": 10})")).ok());
+  Result<Config> level = ParseConfig(json::parse(R"({"log_level": "loud"})"));
+  ASSERT_FALSE(level.ok());
+  EXPECT_NE(level.status().message().find("'log_level'"), std::string::npos);
+  EXPECT_NE(level.status().message().find("\"loud\""), std::string::npos);
+}
+
+TEST(ConfigTest, ReadFileErrorsDoNotNameTheFile) {
+  Result<Config> missing = ReadConfigFile("/nonexistent/switchd.json");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(), "cannot read: No such file or directory");
+
+  std::filesystem::path path = std::filesystem::temp_directory_path() / "switchd-read-test.json";
+  std::ofstream(path) << R"({"max_mac": 1})";
+  Result<Config> unknown = ReadConfigFile(path);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_TRUE(unknown.status().message().starts_with("config: unknown key 'max_mac'"))
+      << unknown.status().message();
+  Result<Config> loaded = LoadConfigFile(path);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().message(), path.string() + ": " + unknown.status().message());
+  std::filesystem::remove(path);
+}
+
+TEST(ConfigTest, CommandLineAddsPortsAndOverridesScalars) {
+  Config file;
+  file.socket = "/file.sock";
+  file.aging_seconds = 10;
+  file.max_macs = 100;
+  file.ports = {{"a"}, {"b"}};
+  Config command_line;
+  command_line.aging_seconds = 20;
+  command_line.socket_group = "wheel";
+  command_line.ports = {{"c"}};
+  Config merged = Merge(file, command_line);
+  EXPECT_EQ(*merged.socket, "/file.sock");
+  EXPECT_EQ(*merged.aging_seconds, 20);
+  EXPECT_EQ(*merged.max_macs, 100u);
+  EXPECT_EQ(*merged.socket_group, "wheel");
+  ASSERT_EQ(merged.ports.size(), 3u);
+  EXPECT_EQ(merged.ports[2].name, "c");
+}
+
+// ---- ValidateConfig: the control methods' checks, on nothing real.
+
+Config MustParse(const char* text) {
+  Result<Config> config = ParseConfig(json::parse(text));
+  EXPECT_TRUE(config.ok()) << config.status().message();
+  return config.ok() ? *config : Config{};
+}
+
+TEST(ValidateConfigTest, AcceptsAGoodConfigAndStaticEntriesOnOtherPorts) {
+  Config config = MustParse(R"({"ports": ["tap0", {"name": "tap1", "offload": false}],
+    "macs": [{"mac": "02:00:00:00:00:01", "port": "tap1", "vlan": 7},
+             {"mac": "02:00:00:00:00:02", "port": "cli0"}],
+    "arp": [{"ip": "198.18.0.1", "mac": "02:00:00:00:00:01"}]})");
+  Status status = ValidateConfig(config, {"cli0"}, 8192);
+  EXPECT_TRUE(status.ok()) << status.message();
+}
+
+TEST(ValidateConfigTest, NamesTheEntryAndQuotesTheMethodsError) {
+  struct Case {
+    const char* config;
+    const char* message;
+  };
+  const Case cases[] = {
+      {R"({"ports": ["tap0", "a/b"]})", "config: ports[1]: invalid port name 'a/b'"},
+      {R"({"ports": ["tap0", "tap0"]})", "config: ports[1]: port 'tap0' already exists"},
+      {R"({"ports": ["vm0:vm"]})", "config: ports[0]: unsupported port kind 'vm'"},
+      {R"({"ports": ["tap0"], "macs": [{"mac": "02:00:00:00:00:01", "port": "tap9"}]})",
+       "config: macs[0]: unknown port 'tap9'"},
+      {R"({"ports": ["tap0"], "macs": [{"mac": "zz:00", "port": "tap0"}]})",
+       "config: macs[0]: invalid MAC address 'zz:00'"},
+      {R"({"ports": ["tap0"], "macs": [{"mac": "02:00:00:00:00:01", "port": "tap0", "prot": 1}]})",
+       "config: macs[0]: unknown parameter 'prot' for 'add-mac'"},
+      {R"({"arp": [{"ip": "198.18.0.1", "mac": "02:00:00:00:00:01", "vlan": 5000}]})",
+       "config: arp[0]: invalid VLAN 5000"},
+      {R"({"arp": [{"ip": "1.2.3", "mac": "02:00:00:00:00:01"}]})",
+       "config: arp[0]: invalid IPv4 address '1.2.3'"},
+  };
+  for (const Case& c : cases) {
+    Status status = ValidateConfig(MustParse(c.config), {}, 8192);
+    EXPECT_EQ(status.code(), ErrorCode::kInvalidArgument) << c.config;
+    EXPECT_TRUE(status.message().starts_with(c.message)) << c.config << "\n" << status.message();
+  }
+}
+
+TEST(ValidateConfigTest, RefusesMoreStaticEntriesThanTheTableHolds) {
+  Config config;
+  config.ports = {{"tap0"}};
+  for (int i = 0; i < 17; ++i) {
+    char mac[18];
+    snprintf(mac, sizeof(mac), "02:00:00:00:01:%02x", i);
+    config.macs.push_back({{"mac", mac}, {"port", "tap0"}});
+  }
+  EXPECT_TRUE(ValidateConfig(config, {}, 17).ok());
+  Status status = ValidateConfig(config, {}, 16);
+  EXPECT_FALSE(status.ok());
+  EXPECT_TRUE(status.message().starts_with("config: macs[16]: ")) << status.message();
+}
+
+// ---- Diff and PlanReload: what a reload changes.
+
+TEST(ConfigDiffTest, IdenticalConfigsDiffToNothingHoweverEntriesAreSpelled) {
+  Config old = MustParse(R"({"ports": ["tap0"], "aging": 10,
+    "macs": [{"mac": "02:AB:00:00:00:01", "port": "tap0"}],
+    "arp": [{"ip": "198.18.0.1", "mac": "02:00:00:00:00:0A", "vlan": 1}]})");
+  Config next = MustParse(R"({"ports": [{"name": "tap0", "kind": "tap"}], "aging": 10,
+    "macs": [{"mac": "02:ab:00:00:00:01", "port": "tap0", "vlan": 1}],
+    "arp": [{"ip": "198.18.0.1", "mac": "02:00:00:00:00:0a"}]})");
+  ConfigDiff diff = Diff(old, next);
+  EXPECT_TRUE(diff.ports_added.empty());
+  EXPECT_TRUE(diff.ports_removed.empty());
+  EXPECT_TRUE(diff.ports_changed.empty());
+  EXPECT_TRUE(diff.macs_added.empty());
+  EXPECT_TRUE(diff.macs_removed.empty());
+  EXPECT_TRUE(diff.arp_added.empty());
+  EXPECT_TRUE(diff.arp_removed.empty());
+  EXPECT_FALSE(diff.aging_changed || diff.max_macs_changed || diff.log_level_changed ||
+               diff.socket_changed || diff.socket_group_changed);
+}
+
+TEST(ConfigDiffTest, FindsAddedRemovedAndChangedPortsAndEntries) {
+  Config old = MustParse(R"({"ports": ["a", "b", "c"], "max_macs": 100,
+    "macs": [{"mac": "02:00:00:00:00:01", "port": "a"},
+             {"mac": "02:00:00:00:00:02", "port": "b"},
+             {"mac": "02:00:00:00:00:03", "port": "b", "vlan": 3}],
+    "arp": [{"ip": "198.18.0.1", "mac": "02:00:00:00:00:01"},
+            {"ip": "198.18.0.2", "mac": "02:00:00:00:00:02"}]})");
+  Config next = MustParse(R"({"ports": ["b", {"name": "c", "offload": false}, "d"],
+    "max_macs": 200, "aging": 5,
+    "macs": [{"mac": "02:00:00:00:00:02", "port": "d"},
+             {"mac": "02:00:00:00:00:03", "port": "b", "vlan": 4}],
+    "arp": [{"ip": "198.18.0.2", "mac": "02:00:00:00:00:02"},
+            {"ip": "198.18.0.3", "mac": "02:00:00:00:00:03"}]})");
+  ConfigDiff diff = Diff(old, next);
+  ASSERT_EQ(diff.ports_added.size(), 1u);
+  EXPECT_EQ(diff.ports_added[0].name, "d");
+  EXPECT_EQ(diff.ports_removed, std::vector<std::string>{"a"});
+  EXPECT_EQ(diff.ports_changed, std::vector<std::string>{"c"});
+  // 02:..:02 moved to another port: added again (add-mac replaces). 02:..:03 changed VLAN: a new
+  // key, and the old key is removed.
+  EXPECT_EQ(diff.macs_added, (std::vector<json>{next.macs[0], next.macs[1]}));
+  EXPECT_EQ(diff.macs_removed, (std::vector<json>{{{"mac", "02:00:00:00:00:01"}, {"vlan", 1}},
+                                                  {{"mac", "02:00:00:00:00:03"}, {"vlan", 3}}}));
+  EXPECT_EQ(diff.arp_added, std::vector<json>{next.arp[1]});
+  EXPECT_EQ(diff.arp_removed, (std::vector<json>{{{"ip", "198.18.0.1"}, {"vlan", 1}}}));
+  EXPECT_TRUE(diff.max_macs_changed);
+  EXPECT_TRUE(diff.aging_changed);
+  EXPECT_FALSE(diff.log_level_changed);
+}
+
+TEST(PlanReloadTest, FollowsTheFileAndLeavesOtherPortsAlone) {
+  Config old = MustParse(R"({"ports": ["a", "b", "gone"],
+    "macs": [{"mac": "02:00:00:00:00:01", "port": "a"}]})");
+  // "runtime" was added with switchctl, "cli" with --port; neither is the file's.
+  Config next = MustParse(R"({"ports": ["b", "new"],
+    "macs": [{"mac": "02:00:00:00:00:02", "port": "runtime"}]})");
+  Config command_line;
+  command_line.ports = {{"cli"}};
+  const std::vector<std::string> running = {"a", "b", "runtime", "cli"};
+  auto exists = [&](std::string_view name) {
+    return std::find(running.begin(), running.end(), name) != running.end();
+  };
+  ReloadPlan plan = PlanReload(old, next, command_line, exists);
+  // "gone" was deleted since the file was read: nothing to delete.
+  EXPECT_EQ(plan.ports_to_delete, std::vector<std::string>{"a"});
+  ASSERT_EQ(plan.ports_to_add.size(), 1u);
+  EXPECT_EQ(plan.ports_to_add[0].name, "new");
+  EXPECT_EQ(plan.macs_to_delete, (std::vector<json>{{{"mac", "02:00:00:00:00:01"}, {"vlan", 1}}}));
+  EXPECT_EQ(plan.macs_to_add, next.macs);
+  EXPECT_FALSE(plan.aging_seconds);
+  EXPECT_FALSE(plan.log_level);
+  EXPECT_TRUE(plan.warnings.empty());
+}
+
+TEST(PlanReloadTest, KeepsACommandLinePortTheFileStopsListing) {
+  Config old = MustParse(R"({"ports": ["shared"]})");
+  Config next = MustParse(R"({})");
+  Config command_line;
+  command_line.ports = {{"shared"}};
+  ReloadPlan plan = PlanReload(old, next, command_line, [](std::string_view) { return true; });
+  EXPECT_TRUE(plan.ports_to_delete.empty());
+}
+
+TEST(PlanReloadTest, AddsBackAFilePortDeletedSinceWithItsStaticEntries) {
+  Config file = MustParse(R"({"ports": ["a", "b"],
+    "macs": [{"mac": "02:00:00:00:00:01", "port": "a"}, {"mac": "02:00:00:00:00:02", "port": "b"}],
+    "arp": [{"ip": "198.18.0.1", "mac": "02:00:00:00:00:01"}]})");
+  auto exists = [](std::string_view name) { return name != "a"; };
+  ReloadPlan plan = PlanReload(file, file, Config{}, exists);
+  ASSERT_EQ(plan.ports_to_add.size(), 1u);
+  EXPECT_EQ(plan.ports_to_add[0].name, "a");
+  EXPECT_EQ(plan.macs_to_add, std::vector<json>{file.macs[0]});
+  EXPECT_TRUE(plan.arp_to_add.empty());  // ARP bindings do not belong to a port
+  EXPECT_TRUE(plan.ports_to_delete.empty());
+  EXPECT_TRUE(plan.macs_to_delete.empty());
+}
+
+TEST(PlanReloadTest, AppliesAgingAndLogLevelUnlessTheCommandLineSetsThem) {
+  Config old = MustParse(R"({"aging": 10, "log_level": "debug"})");
+  Config next = MustParse(R"({"aging": 20})");
+  auto none = [](std::string_view) { return false; };
+  ReloadPlan plan = PlanReload(old, next, Config{}, none);
+  EXPECT_EQ(plan.aging_seconds, 20);
+  EXPECT_EQ(plan.log_level, "info");  // removed from the file: back to the default
+
+  // Removed from the file: back to the default aging time.
+  EXPECT_EQ(PlanReload(next, Config{}, Config{}, none).aging_seconds, 300);
+
+  Config command_line;
+  command_line.aging_seconds = 99;
+  command_line.log_level = "warn";
+  ReloadPlan overridden = PlanReload(old, next, command_line, none);
+  EXPECT_FALSE(overridden.aging_seconds);
+  EXPECT_FALSE(overridden.log_level);
+  ASSERT_EQ(overridden.warnings.size(), 1u);
+  EXPECT_NE(overridden.warnings[0].find("--aging"), std::string::npos);
+}
+
+TEST(PlanReloadTest, WarnsAboutWhatNeedsARestart) {
+  Config old = MustParse(R"({"ports": ["a"], "max_macs": 100, "socket": "/x.sock"})");
+  Config next = MustParse(
+      R"({"ports": [{"name": "a", "offload": false}], "max_macs": 200, "socket": "/y.sock",
+          "socket_group": "wheel"})");
+  ReloadPlan plan = PlanReload(old, next, Config{}, [](std::string_view) { return true; });
+  ASSERT_EQ(plan.warnings.size(), 4u);
+  EXPECT_NE(plan.warnings[0].find("port 'a'"), std::string::npos) << plan.warnings[0];
+  EXPECT_NE(plan.warnings[1].find("'max_macs' cannot change without a restart"), std::string::npos);
+  EXPECT_NE(plan.warnings[2].find("'socket'"), std::string::npos);
+  EXPECT_NE(plan.warnings[3].find("'socket_group'"), std::string::npos);
+  EXPECT_TRUE(plan.ports_to_add.empty());
+  EXPECT_TRUE(plan.ports_to_delete.empty());
+}
+
 }  // namespace
 }  // namespace switchd

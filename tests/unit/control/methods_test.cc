@@ -112,10 +112,10 @@ class MethodsTest : public ::testing::Test {
 // ---- The table.
 
 TEST_F(MethodsTest, TableHasEveryDocumentedMethod) {
-  const std::vector<std::string> expected = {
-      "show-ports", "show-macs", "show-arp",   "show-stats", "add-port",  "del-port",
-      "set-port",   "add-mac",   "del-mac",    "flush-macs", "add-arp",   "del-arp",
-      "set-aging",  "version",   "help"};
+  const std::vector<std::string> expected = {"show-ports", "show-macs",  "show-arp", "show-stats",
+                                             "add-port",   "del-port",   "set-port", "add-mac",
+                                             "del-mac",    "flush-macs", "add-arp",  "del-arp",
+                                             "set-aging",  "version",    "help"};
   EXPECT_EQ(methods_.MethodNames(), expected);
   for (const std::string& name : expected) EXPECT_TRUE(methods_.HasMethod(name)) << name;
   EXPECT_FALSE(methods_.HasMethod("show-mac"));
@@ -228,27 +228,13 @@ TEST_F(MethodsTest, ShowPortsMergesDatapathAndBackend) {
 
   const json ports = Ok("show-ports");
   ASSERT_EQ(ports.size(), 2u);
-  EXPECT_EQ(ports[0], json({{"name", "tap0"},
-                            {"index", 1},
-                            {"kind", "tap"},
-                            {"ifname", "tap0"},
-                            {"ifindex", 100},
-                            {"mac", "02:00:00:00:01:00"},
-                            {"up", true},
-                            {"offload", false},
-                            {"vlan", 1},
-                            {"rx_packets", 2},
-                            {"rx_bytes", 120},
-                            {"tx_packets", 0},
-                            {"tx_bytes", 0},
-                            {"drops", 4},
-                            {"rx_dropped", 0},
-                            {"tx_dropped", 4},
-                            {"macs", 2},
-                            {"max_macs", 0},
-                            {"storm_limit", 0},
-                            {"storm_dropped", 0},
-                            {"unlearned", 0}}));
+  EXPECT_EQ(ports[0], json({{"name", "tap0"},   {"index", 1},         {"kind", "tap"},
+                            {"ifname", "tap0"}, {"ifindex", 100},     {"mac", "02:00:00:00:01:00"},
+                            {"up", true},       {"offload", false},   {"vlan", 1},
+                            {"rx_packets", 2},  {"rx_bytes", 120},    {"tx_packets", 0},
+                            {"tx_bytes", 0},    {"drops", 4},         {"rx_dropped", 0},
+                            {"tx_dropped", 4},  {"macs", 2},          {"max_macs", 0},
+                            {"storm_limit", 0}, {"storm_dropped", 0}, {"unlearned", 0}}));
   EXPECT_EQ(ports[1].at("name"), "tap1");
   EXPECT_EQ(ports[1].at("index"), 2);
   EXPECT_EQ(ports[1].at("tx_packets"), 2);  // the two broadcasts were flooded to it

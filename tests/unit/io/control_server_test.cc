@@ -9,11 +9,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -58,6 +61,8 @@ class ControlServerTest : public ::testing::Test {
   // Pumps the loop until `fd` has `lines` complete lines or is closed; bounded.
   std::string ReadLines(int fd, int lines, bool* closed = nullptr) {
     std::string out;
+    // Newlines are counted as they arrive: replies may add up to megabytes.
+    ptrdiff_t seen = 0;
     for (int i = 0; i < 2000; ++i) {
       Pump(1);
       pollfd p{fd, POLLIN, 0};
@@ -68,9 +73,10 @@ class ControlServerTest : public ::testing::Test {
           if (closed) *closed = true;
           return out;
         }
+        seen += std::count(buffer, buffer + n, '\n');
         out.append(buffer, static_cast<size_t>(n));
       }
-      if (std::count(out.begin(), out.end(), '\n') >= lines && !closed) return out;
+      if (seen >= lines && !closed) return out;
     }
     return out;
   }
@@ -101,6 +107,64 @@ TEST_F(ControlServerTest, CreatesDirectoryAndSocketWithMode0660) {
   ASSERT_EQ(stat(path_.c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
   EXPECT_EQ(st.st_mode & 0777, 0660u);
+}
+
+TEST_F(ControlServerTest, CreatesMissingDirectoryTraversableWhateverTheUmask) {
+  mode_t old_umask = umask(077);
+  Status status = server_->Listen(path_);
+  umask(old_umask);
+  ASSERT_TRUE(status.ok()) << status.message();
+  struct stat st {};
+  ASSERT_EQ(stat((dir_ + "/sub").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0755u);
+}
+
+TEST_F(ControlServerTest, GivesSocketToGroup) {
+  // A number with no name in /etc/group is taken as a gid. Only root may give a file to a group
+  // it is not in; anyone else gets a clear error and no socket file.
+  const gid_t gid = 64999;
+  Status status = server_->Listen(path_, std::to_string(gid));
+  if (geteuid() != 0) {
+    EXPECT_EQ(status.code(), ErrorCode::kSystem);
+    EXPECT_NE(status.message().find("cannot give " + path_ + " to group '64999'"),
+              std::string::npos)
+        << status.message();
+    EXPECT_FALSE(std::filesystem::exists(path_));
+    return;
+  }
+  ASSERT_TRUE(status.ok()) << status.message();
+  struct stat st {};
+  ASSERT_EQ(stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_gid, gid);
+  EXPECT_EQ(st.st_uid, geteuid());
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+}
+
+TEST_F(ControlServerTest, UnknownGroupFailsBeforeCreatingAnything) {
+  Status status = server_->Listen(path_, std::string("no-such-group-swd"));
+  EXPECT_EQ(status.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("unknown group 'no-such-group-swd' for the control socket"),
+            std::string::npos)
+      << status.message();
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/sub"));
+}
+
+TEST_F(ControlServerTest, BacklogHoldsABurstOfClients) {
+  ASSERT_TRUE(server_->Listen(path_).ok());
+  // Non-blocking connects that the loop has not accepted yet: each needs a backlog slot, else it
+  // fails with EAGAIN.
+  std::vector<UniqueFd> clients;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path_.c_str(), sizeof(addr.sun_path) - 1);
+  for (int i = 0; i < 200; ++i) {
+    UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    ASSERT_EQ(connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0)
+        << "client " << i << ": " << strerror(errno);
+    clients.push_back(std::move(fd));
+  }
+  Pump(8);
+  EXPECT_EQ(server_->client_count(), 200u);
 }
 
 TEST_F(ControlServerTest, AnswersEachLineInOrder) {
@@ -204,6 +268,111 @@ TEST_F(ControlServerTest, AnswersEveryLineOfAClientThatClosesAfterWritingMany) {
   std::string replies = ReadLines(client.get(), 100, &closed);
   EXPECT_EQ(std::count(replies.begin(), replies.end(), '\n'), 100);
   EXPECT_TRUE(closed);
+}
+
+// Counts loop iterations with a zero-delay timer that re-arms itself while `keep_going` holds, and
+// records how many lines the handler got in each: what one wake-up of the switch's loop does.
+class IterationCounter {
+ public:
+  IterationCounter(event_base* base, std::function<bool()> keep_going)
+      : keep_going_(std::move(keep_going)) {
+    tick_.reset(evtimer_new(base, OnTick, this));
+    Arm();
+  }
+  void CountLine() { ++lines_per_iteration_[iterations_]; }
+  int MostLinesInOneIteration() const {
+    int most = 0;
+    for (const auto& [iteration, lines] : lines_per_iteration_) most = std::max(most, lines);
+    return most;
+  }
+  size_t iterations_with_lines() const { return lines_per_iteration_.size(); }
+
+ private:
+  static void OnTick(int, short, void* arg) {
+    auto* self = static_cast<IterationCounter*>(arg);
+    ++self->iterations_;
+    if (self->keep_going_()) self->Arm();
+  }
+  void Arm() {
+    timeval zero{0, 0};
+    evtimer_add(tick_.get(), &zero);
+  }
+
+  std::function<bool()> keep_going_;
+  EventPtr tick_;
+  int iterations_ = 0;
+  std::map<int, int> lines_per_iteration_;
+};
+
+TEST_F(ControlServerTest, AnswersAClosedClientsLinesInBoundedBatches) {
+  ASSERT_TRUE(server_->Listen(path_).ok());
+  UniqueFd client = Connect();
+  IterationCounter counter(base_.get(), [this] { return handled_ < 1000; });
+  handler_ = [&counter](std::string_view line) {
+    counter.CountLine();
+    return std::string(line);
+  };
+  std::string requests;
+  for (int i = 0; i < 1000; ++i) requests += std::to_string(i) + "\n";
+  // All of it is in the socket before the server looks: a burst, then end of input.
+  ASSERT_EQ(send(client.get(), requests.data(), requests.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(requests.size()));
+  shutdown(client.get(), SHUT_WR);
+  bool closed = false;
+  std::string replies = ReadLines(client.get(), 1000, &closed);
+  EXPECT_EQ(std::count(replies.begin(), replies.end(), '\n'), 1000);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(server_->client_count(), 0u);
+  EXPECT_LE(counter.MostLinesInOneIteration(), ControlServer::kMaxLinesPerWakeup);
+}
+
+TEST_F(ControlServerTest, SlowRequestsAreSpreadOverWakeups) {
+  ASSERT_TRUE(server_->Listen(path_).ok());
+  UniqueFd client = Connect();
+  IterationCounter counter(base_.get(), [this] { return handled_ < 8; });
+  handler_ = [&counter](std::string_view line) {
+    counter.CountLine();
+    // A request that costs about a millisecond (a large show-macs, say).
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    return std::string(line);
+  };
+  const std::string requests = "a\nb\nc\nd\ne\nf\ng\nh\n";
+  ASSERT_EQ(send(client.get(), requests.data(), requests.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(requests.size()));
+  std::string replies = ReadLines(client.get(), 8);
+  EXPECT_EQ(replies, "a\nb\nc\nd\ne\nf\ng\nh\n");
+  // About kMaxBusyTime (2 ms) of them per wake-up, not all eight at once.
+  EXPECT_LE(counter.MostLinesInOneIteration(), 3);
+  EXPECT_GE(counter.iterations_with_lines(), 3u);
+}
+
+TEST_F(ControlServerTest, ClientsShareTheBudgetAndTakeTurns) {
+  ASSERT_TRUE(server_->Listen(path_).ok());
+  UniqueFd first = Connect();
+  UniqueFd second = Connect();
+  IterationCounter counter(base_.get(), [this] { return handled_ < 12; });
+  std::string order;
+  handler_ = [&](std::string_view line) {
+    counter.CountLine();
+    order += line.front();
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    return std::string(line);
+  };
+  const std::string a = "a1\na2\na3\na4\na5\na6\n";
+  const std::string b = "b1\nb2\nb3\nb4\nb5\nb6\n";
+  ASSERT_EQ(send(first.get(), a.data(), a.size(), MSG_NOSIGNAL), static_cast<ssize_t>(a.size()));
+  ASSERT_EQ(send(second.get(), b.data(), b.size(), MSG_NOSIGNAL), static_cast<ssize_t>(b.size()));
+  EXPECT_EQ(ReadLines(first.get(), 6), a);
+  EXPECT_EQ(ReadLines(second.get(), 6), b);
+  // About kMaxBusyTime (2 ms) of requests per iteration for both clients together, and neither
+  // waits for the other to finish.
+  EXPECT_LE(counter.MostLinesInOneIteration(), 3) << order;
+  EXPECT_LT(order.find('b'), order.rfind('a')) << order;
+  EXPECT_LT(order.find('a'), order.rfind('b')) << order;
 }
 
 TEST_F(ControlServerTest, RefusesToStartWhenAnotherServerListens) {
