@@ -40,9 +40,11 @@ Result<PortRequest> ParsePortEntry(const json& entry, size_t i) {
     } else if (key == "offload") {
       if (!value.is_boolean()) return Invalid(where + ".offload", "true or false", value);
       port.offload = value.get<bool>();
+    } else if (key == "max_macs" || key == "storm_limit") {
+      port.settings[key] = value;  // checked by set-port (ValidateConfig)
     } else {
       return Status::InvalidArgument("config: unknown key '" + key + "' in " + where +
-                                     " (expected name, kind, offload)");
+                                     " (expected name, kind, offload, max_macs, storm_limit)");
     }
   }
   if (port.name.empty()) return Invalid(where + ".name", "a non-empty string", entry);
@@ -170,6 +172,13 @@ bool ContainsPort(const std::vector<PortRequest>& ports, std::string_view name) 
 }
 
 }  // namespace
+
+std::optional<json> SetPortParams(const PortRequest& port) {
+  if (port.settings.empty()) return std::nullopt;
+  json params = port.settings;
+  params["port"] = port.name;
+  return params;
+}
 
 Result<PortRequest> ParsePortArgument(std::string_view text) {
   PortRequest port;
@@ -301,6 +310,11 @@ Status ValidateConfig(const Config& config, const std::vector<std::string>& othe
     const PortRequest& port = config.ports[i];
     json params = {{"name", port.name}, {"kind", port.kind}, {"offload", port.offload}};
     Result<json> result = methods.Call("add-port", params, now);
+    if (result.ok()) {
+      if (std::optional<json> settings = SetPortParams(port)) {
+        result = methods.Call("set-port", *settings, now);
+      }
+    }
     if (!result.ok()) {
       return Status::InvalidArgument("config: ports[" + std::to_string(i) +
                                      "]: " + result.status().message());
@@ -328,8 +342,10 @@ ConfigDiff Diff(const Config& old, const Config& next) {
                            [&](const PortRequest& p) { return p.name == port.name; });
     if (it == old.ports.end()) {
       diff.ports_added.push_back(port);
-    } else if (!(*it == port)) {
+    } else if (port.NeedsRestartFrom(*it)) {
       diff.ports_changed.push_back(port.name);
+    } else if (port.settings != it->settings) {
+      diff.ports_resettled.push_back(port);
     }
   }
   for (const PortRequest& port : old.ports) {
@@ -360,6 +376,13 @@ ReloadPlan PlanReload(const Config& old_file, const Config& next_file, const Con
   }
   for (const PortRequest& port : next_file.ports) {
     if (!port_exists(port.name)) plan.ports_to_add.push_back(port);
+  }
+  for (const PortRequest& port : diff.ports_resettled) {
+    if (!port_exists(port.name)) continue;  // added with its settings
+    // A setting the file no longer gives goes back to its default.
+    json params = {{"port", port.name}, {"max_macs", 0}, {"storm_limit", 0}};
+    for (const auto& [key, value] : port.settings.items()) params[key] = value;
+    plan.ports_to_configure.push_back(std::move(params));
   }
   // A port added again (deleted since the file was read) gets its static entries back too: they
   // went with it.

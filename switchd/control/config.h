@@ -33,9 +33,19 @@ struct PortRequest {
   std::string name;
   std::string kind = "tap";
   bool offload = true;  // exchange virtio-net headers (GSO, partial checksums) with the port
+  // Runtime settings, as the params of set-port without "port" (max_macs, storm_limit); empty
+  // when the file sets none. Applied with set-port right after the port is added.
+  nlohmann::json settings = nlohmann::json::object();
 
+  // Whether the port must be re-created to go from `other` to this (kind or offload differ).
+  bool NeedsRestartFrom(const PortRequest& other) const {
+    return kind != other.kind || offload != other.offload;
+  }
   bool operator==(const PortRequest&) const = default;
 };
+
+// The set-port params for `port`'s settings, or nullopt when it has none.
+std::optional<nlohmann::json> SetPortParams(const PortRequest& port);
 
 struct Config {
   std::optional<std::string> socket;
@@ -86,6 +96,7 @@ struct ConfigDiff {
   std::vector<PortRequest> ports_added;      // listed in `next` only
   std::vector<std::string> ports_removed;    // listed in `old` only
   std::vector<std::string> ports_changed;    // in both, with another kind or offload setting
+  std::vector<PortRequest> ports_resettled;  // in both, with other settings (set-port)
   std::vector<nlohmann::json> macs_added;    // add-mac params, new or changed
   std::vector<nlohmann::json> macs_removed;  // del-mac params {"mac", "vlan"}
   std::vector<nlohmann::json> arp_added;     // add-arp params, new or changed
@@ -107,11 +118,12 @@ struct ReloadPlan {
   std::vector<nlohmann::json> arp_to_delete;   // del-arp params
   std::vector<std::string> ports_to_delete;
   std::vector<PortRequest> ports_to_add;
-  std::vector<nlohmann::json> macs_to_add;  // add-mac params
-  std::vector<nlohmann::json> arp_to_add;   // add-arp params
-  std::optional<int64_t> aging_seconds;     // set when the aging time changes
-  std::optional<std::string> log_level;     // set when the log level changes
-  std::vector<std::string> warnings;        // changes that need a restart, one line each
+  std::vector<nlohmann::json> ports_to_configure;  // set-port params
+  std::vector<nlohmann::json> macs_to_add;         // add-mac params
+  std::vector<nlohmann::json> arp_to_add;          // add-arp params
+  std::optional<int64_t> aging_seconds;            // set when the aging time changes
+  std::optional<std::string> log_level;            // set when the log level changes
+  std::vector<std::string> warnings;               // changes that need a restart, one line each
 };
 
 // The reload rules (docs/configuration.md): the switch follows the file's changes from `old_file`

@@ -109,6 +109,11 @@ Status Daemon::Init(const Options& options) {
   // control socket share one validation path and one set of error messages.
   for (const PortRequest& port : config.ports) {
     Result<nlohmann::json> result = Apply("add-port", PortParams(port));
+    if (result.ok()) {
+      if (std::optional<nlohmann::json> settings = SetPortParams(port)) {
+        result = Apply("set-port", *settings);
+      }
+    }
     if (!result.ok()) return result.status();
   }
   for (const nlohmann::json& mac : config.macs) {
@@ -188,8 +193,11 @@ void Daemon::Reload() {
   }
   size_t ports_added = 0;
   for (const PortRequest& port : plan.ports_to_add) {
-    if (step("add-port", PortParams(port))) ++ports_added;
+    if (!step("add-port", PortParams(port))) continue;
+    ++ports_added;
+    if (std::optional<nlohmann::json> settings = SetPortParams(port)) step("set-port", *settings);
   }
+  for (const nlohmann::json& params : plan.ports_to_configure) step("set-port", params);
   size_t macs_added = 0;
   for (const nlohmann::json& params : plan.macs_to_add) {
     if (step("add-mac", params)) ++macs_added;
@@ -485,6 +493,15 @@ void Daemon::OnMacMoved(const MacEntry& entry, PortId from) {
   if (move_log_limit_.Allow(entry.last_seen, &suppressed)) {
     Logf(LogLevel::kInfo, "MAC %s moved from port '%s' to port '%s'%s", DescribeMac(entry).c_str(),
          PortName(from).c_str(), PortName(entry.port).c_str(),
+         suppressed ? (" (" + std::to_string(suppressed) + " more moves not logged)").c_str() : "");
+  }
+}
+
+void Daemon::OnMacMoveDamped(const MacEntry& entry, PortId attempted) {
+  uint64_t suppressed = 0;
+  if (move_log_limit_.Allow(entry.last_seen, &suppressed)) {
+    Logf(LogLevel::kInfo, "MAC %s seen on port '%s' while active on port '%s': not moved%s",
+         DescribeMac(entry).c_str(), PortName(attempted).c_str(), PortName(entry.port).c_str(),
          suppressed ? (" (" + std::to_string(suppressed) + " more moves not logged)").c_str() : "");
   }
 }

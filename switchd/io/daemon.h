@@ -75,6 +75,7 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   // DatapathEvents
   void OnMacLearned(const MacEntry& entry) override;
   void OnMacMoved(const MacEntry& entry, PortId from) override;
+  void OnMacMoveDamped(const MacEntry& entry, PortId attempted) override;
   void OnMacExpired(const MacEntry& entry) override;
   void OnMacEvicted(const MacEntry& entry) override;
   void OnArpLearned(const ArpBinding& binding) override;

@@ -274,6 +274,33 @@ TEST(PlanReloadTest, FollowsTheFileAndLeavesOtherPortsAlone) {
   EXPECT_TRUE(plan.warnings.empty());
 }
 
+TEST(ConfigTest, ReadsPortSettingsAndValidatesThemThroughSetPort) {
+  Config config = MustParse(R"({"ports": [{"name": "tap0", "max_macs": 100, "storm_limit": 1000},
+    "tap1"]})");
+  EXPECT_EQ(config.ports[0].settings, json({{"max_macs", 100}, {"storm_limit", 1000}}));
+  EXPECT_EQ(SetPortParams(config.ports[0]),
+            json({{"port", "tap0"}, {"max_macs", 100}, {"storm_limit", 1000}}));
+  EXPECT_FALSE(SetPortParams(config.ports[1]));
+  EXPECT_TRUE(ValidateConfig(config, {}, 8192).ok());
+  Status bad =
+      ValidateConfig(MustParse(R"({"ports": [{"name": "tap0", "storm_limit": -5}]})"), {}, 8192);
+  EXPECT_EQ(bad.message(),
+            "config: ports[0]: invalid storm limit -5 (expected frames per second 0..100000000, 0 "
+            "for off)");
+}
+
+TEST(PlanReloadTest, AppliesChangedPortSettingsWithoutRestartingThePort) {
+  Config old = MustParse(R"({"ports": [{"name": "a", "max_macs": 10, "storm_limit": 5}, "b"]})");
+  Config next = MustParse(R"({"ports": [{"name": "a", "max_macs": 20}, "b"]})");
+  ReloadPlan plan = PlanReload(old, next, Config{}, [](std::string_view) { return true; });
+  EXPECT_TRUE(plan.ports_to_add.empty());
+  EXPECT_TRUE(plan.ports_to_delete.empty());
+  EXPECT_TRUE(plan.warnings.empty());
+  // The storm limit the file no longer gives goes back to off.
+  EXPECT_EQ(plan.ports_to_configure,
+            (std::vector<json>{{{"port", "a"}, {"max_macs", 20}, {"storm_limit", 0}}}));
+}
+
 TEST(PlanReloadTest, KeepsACommandLinePortTheFileStopsListing) {
   Config old = MustParse(R"({"ports": ["shared"]})");
   Config next = MustParse(R"({})");
