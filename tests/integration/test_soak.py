@@ -158,7 +158,9 @@ class SoakTest(harness.SwitchTestCase):
             if op < 0.25:
                 mac = "02:52:00:00:%02x:%02x" % (rng.randrange(256), rng.randrange(256))
                 self.call("add-mac", {"mac": mac, "port": rng.choice(ports), "vlan": rng.choice([1, 1, 7])})
-                statics.append(mac)
+                # del-mac without a VLAN removes the MAC from every VLAN: list it once.
+                if mac not in statics:
+                    statics.append(mac)
             elif op < 0.35 and statics:
                 self.call("del-mac", {"mac": statics.pop()})
             elif op < 0.45:
