@@ -246,7 +246,9 @@ Status ParseArgs(const MethodSpec& method, const json& params, const Datapath& d
   if (!params.is_null() && !params.is_object()) {
     return Status::InvalidArgument("params must be an object (named parameters)");
   }
-  for (const auto& [key, value] : params.items()) {
+  // Not a structured binding: clang 14 (the fuzz build) cannot capture one in the lambda below.
+  for (const auto& item : params.items()) {
+    const std::string& key = item.key();
     const bool known = std::any_of(method.params.begin(), method.params.end(),
                                    [&](const ParamSpec& spec) { return spec.name == key; });
     if (!known) {
