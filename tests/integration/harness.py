@@ -467,6 +467,20 @@ def move_into_namespace(tap, ns, ip_addr, rename=None):
 # Packet capture inside a namespace.
 
 
+def interrupt(proc, timeout=5):
+    """Stops a child started by the tests with SIGINT (tcpdump and ping print their summary on it),
+    kills it if it does not exit within `timeout`, and forgets it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+    if proc in _children:
+        _children.remove(proc)
+
+
 class Capture:
     """tcpdump -l -n -e on an interface inside a namespace; text lines, bounded by `timeout`."""
 
@@ -492,15 +506,7 @@ class Capture:
 
     def stop(self):
         """Stops tcpdump (SIGINT flushes it) and returns the captured lines."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        if self.proc in _children:
-            _children.remove(self.proc)
+        interrupt(self.proc)
         lines = [l for l in self._read(self.out.name).splitlines() if l.strip()]
         for f in (self.out.name, self.err.name):
             try:

@@ -261,15 +261,7 @@ class BackgroundPing:
         import harness
 
         time.sleep(linger)
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-        if self.proc in harness._children:
-            harness._children.remove(self.proc)
+        harness.interrupt(self.proc)
         self.out.seek(0)
         text = self.out.read()
         self.out.close()

@@ -154,15 +154,7 @@ class Pinger:
         self.started = time.monotonic()
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # ping prints its summary
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        if self.proc in harness._children:
-            harness._children.remove(self.proc)
+        harness.interrupt(self.proc)  # ping prints its summary on SIGINT
         with open(self.out.name, errors="replace") as f:
             text = f.read()
         os.unlink(self.out.name)
