@@ -289,4 +289,8 @@ std::string RenderVersion(const json& result) {
   return "switchd " + FormatCell(version) + "\n";
 }
 
+std::string RenderConfig(const nlohmann::json& result) {
+  return result.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 }  // namespace switchd::ctl
