@@ -259,7 +259,8 @@ Result<Config> ReadConfigFile(const std::string& path) {
   if (!text.ok()) return text.status();
   json document;
   try {
-    document = json::parse(*text);
+    // Comments (// and /* */) are allowed, so that a lab file can explain itself.
+    document = json::parse(*text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
   } catch (const json::parse_error& e) {
     // e.what() reads "[json.exception.parse_error.101] parse error at line 3, column 5: ...".
     std::string what = e.what();
