@@ -304,11 +304,14 @@ class InstallTest(harness.SwitchTestCase):
             ns = harness.ns_name()
             harness._namespaces.append(ns)
             fifth = harness.tap_name()
+            harness._root_links.append(fifth)
             self.ctl_ok("add-port", fifth, "--netns", ns, "--create-netns", "--address", "198.18.0.5/24")
             rc, out, err = harness.run(["ip", "-n", ns, "-o", "addr", "show", "dev", fifth], timeout=5)
             self.assertIn("198.18.0.5/24", out, "add-port --netns in the sandbox: %s%s\n%s" % (out, err, d.log_tail()))
             self.ping_ok(h1, "198.18.0.5")
-        rc, _, err = self.ctl("add-port", harness.tap_name(), "--kind", "vm")
+        vm = harness.tap_name()
+        harness._root_links.append(vm)
+        rc, _, err = self.ctl("add-port", vm, "--kind", "vm")
         if "unsupported port kind" not in err:
             self.assertEqual(rc, 0, "add-port --kind vm in the sandbox: %s\n%s" % (err, d.log_tail()))
 
