@@ -310,8 +310,8 @@ nlohmann::ordered_json Ordered(const nlohmann::json& object,
 
 std::string RenderConfig(const nlohmann::json& result) {
   // As people write config files: scalars, then ports (name and kind first), then entries.
-  nlohmann::ordered_json config =
-      Ordered(result, {"socket", "socket_group", "log_level", "max_macs", "aging", "ports"});
+  nlohmann::ordered_json config = Ordered(
+      result, {"socket", "socket_group", "log_level", "max_macs", "aging", "ports", "macs", "arp"});
   if (config.is_object() && config.contains("ports") && config["ports"].is_array()) {
     nlohmann::ordered_json ports = nlohmann::ordered_json::array();
     for (const nlohmann::json& port : result["ports"])

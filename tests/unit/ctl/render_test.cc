@@ -221,14 +221,14 @@ TEST(RenderTest, ConfigListsScalarsThenPortsNameFirstThenEntries) {
             "      \"netns\": \"lab\"\n"
             "    }\n"
             "  ],\n"
+            "  \"macs\": [],\n"
             "  \"arp\": [\n"
             "    {\n"
             "      \"ip\": \"198.18.0.1\",\n"
             "      \"mac\": \"02:00:00:00:00:01\",\n"
             "      \"vlan\": 1\n"
             "    }\n"
-            "  ],\n"
-            "  \"macs\": []\n"
+            "  ]\n"
             "}\n");
   EXPECT_EQ(nlohmann::json::parse(RenderConfig(config)), config);
 }
