@@ -162,7 +162,7 @@ std::string RenderMetrics(const MetricsSnapshot& s) {
   Exposition out;
   out.Family("switchd_build_info", "gauge", "switchd's version, as a label; always 1.");
   out.Sample("switchd_build_info", "version", EscapeLabelValue(s.version), 1);
-  out.Gauge("switchd_up", "1: switchd is running and forwarding.", 1);
+  out.Gauge("switchd_up", "Whether switchd is up: 1 whenever it answers.", 1);
   out.Gauge("switchd_ports", "Ports of the switch.", s.ports.size());
   out.Gauge("switchd_aging_seconds", "Aging time of dynamic MAC entries and ARP bindings.",
             s.aging_seconds < 0 ? 0 : static_cast<uint64_t>(s.aging_seconds));
