@@ -105,7 +105,7 @@ Status Daemon::Init(const Options& options) {
   }
   Logf(LogLevel::kInfo, "listening on %s%s", options.socket.c_str(),
        config.socket_group ? (" (group " + *config.socket_group + ")").c_str() : "");
-  // Before the ports too: a port that cannot be bound leaves no TAP behind.
+  // Before the ports: a metrics address that cannot be bound leaves no TAP behind.
   if (config.metrics) {
     Result<std::unique_ptr<MetricsServer>> metrics = MetricsServer::Start(
         base_.get(), *config.metrics,
