@@ -11,6 +11,17 @@ double StormBurst(uint32_t limit) { return std::max(1.0, limit / 10.0); }
 
 }  // namespace
 
+void PortCounters::Add(const PortCounters& other) {
+  rx_packets += other.rx_packets;
+  rx_bytes += other.rx_bytes;
+  tx_packets += other.tx_packets;
+  tx_bytes += other.tx_bytes;
+  rx_dropped += other.rx_dropped;
+  tx_dropped += other.tx_dropped;
+  storm_dropped += other.storm_dropped;
+  unlearned += other.unlearned;
+}
+
 Datapath::Datapath(FrameSink& sink, const DatapathConfig& config, DatapathEvents* events)
     : sink_(sink),
       events_(events),
@@ -48,6 +59,7 @@ void Datapath::RemovePort(PortId port) {
   mac_table_.Flush(port, /*include_static=*/true);
   arp_table_.RemovePort(port);
   active_ports_.erase(std::find(active_ports_.begin(), active_ports_.end(), port));
+  removed_ports_counters_.Add(ports_[ToIndex(port)].info.counters);
   ports_[ToIndex(port)] = Port{};
 }
 
@@ -87,6 +99,12 @@ std::vector<PortInfo> Datapath::Ports() const {
   ports.reserve(active_ports_.size());
   for (PortId id : active_ports_) ports.push_back(ports_[ToIndex(id)].info);
   return ports;
+}
+
+PortCounters Datapath::TotalCounters() const {
+  PortCounters totals = removed_ports_counters_;
+  for (PortId id : active_ports_) totals.Add(ports_[ToIndex(id)].info.counters);
+  return totals;
 }
 
 void Datapath::set_aging_time(Duration aging) { mac_table_.set_aging_time(aging); }
@@ -301,6 +319,7 @@ void Datapath::Deliver(PortInfo& port, std::span<const std::byte> frame, const V
     port.counters.tx_bytes += frame.size();
   } else {
     ++port.counters.tx_dropped;
+    ++stats_.tx_failed;
   }
 }
 

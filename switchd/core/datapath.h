@@ -62,10 +62,12 @@ struct PortCounters {
   uint64_t tx_packets = 0;
   uint64_t tx_bytes = 0;
   uint64_t rx_dropped = 0;     // received and dropped: malformed, wrong VLAN, storm control
-  uint64_t tx_dropped = 0;     // the sink could not send (slow or gone reader)
+  uint64_t tx_dropped = 0;     // not sent: the sink refused it, or offload could not finish it
   uint64_t storm_dropped = 0;  // of rx_dropped: flooded frames over the port's storm limit
   uint64_t unlearned = 0;      // frames whose new source MAC the port's MAC limit kept out
   uint64_t drops() const { return rx_dropped + tx_dropped; }
+  // Adds every counter of `other` to this one's.
+  void Add(const PortCounters& other);
 };
 
 struct DatapathStats {
@@ -81,6 +83,7 @@ struct DatapathStats {
   uint64_t gso_segmented = 0;        // GSO frames cut into segments for a port without offloads
   uint64_t checksums_completed = 0;  // partial checksums finished for a port without offloads
   uint64_t offload_dropped = 0;      // offloaded frames that could not be finished (malformed)
+  uint64_t tx_failed = 0;            // frames the sink refused (slow or gone reader)
 };
 
 struct DatapathConfig {
@@ -140,6 +143,9 @@ class Datapath {
   const PortSettings& port_settings(PortId port) const;
   // Every port, ordered by id.
   std::vector<PortInfo> Ports() const;
+  // The counters of every port added up, those of the ports removed since the datapath was made
+  // included: totals that never go down. O(ports).
+  PortCounters TotalCounters() const;
 
   // Handles one frame received on `ingress` at `now`. Never fails: what cannot be forwarded is
   // dropped and counted. Hot path: no allocation; O(1) in the number of MACs; flooding is the only
@@ -198,8 +204,9 @@ class Datapath {
   MacTable mac_table_;
   ArpTable arp_table_;
   DatapathStats stats_;
-  std::vector<Port> ports_;           // indexed by PortId; inactive slots are reused
-  std::vector<PortId> active_ports_;  // ascending: the flood list
+  PortCounters removed_ports_counters_;  // added up as ports are removed, for TotalCounters
+  std::vector<Port> ports_;              // indexed by PortId; inactive slots are reused
+  std::vector<PortId> active_ports_;     // ascending: the flood list
   std::array<std::byte, kMaxArpFrameSize> arp_reply_{};  // scratch for ARP answers
   std::vector<std::byte> offload_scratch_;  // kMaxFrameSize: segments and completed checksums
 };
