@@ -376,7 +376,7 @@ json PortJson(const Context& ctx, const PortInfo& port) {
       {"mac", details.mac ? json(details.mac->ToString()) : json(nullptr)},
       {"up", details.up},
       {"offload", port.offloads},
-      {"vlan", port.access_vlan},
+      {"vlan", port.settings.vlan.mode == VlanMode::kAccess ? port.settings.vlan.access : 0},
       {"rx_packets", c.rx_packets},
       {"rx_bytes", c.rx_bytes},
       {"tx_packets", c.tx_packets},

@@ -188,7 +188,7 @@ TEST_F(MetricsTest, MatchShowStatsAndThePortsCounters) {
   const PortId tap0 = *datapath_.AddPort("tap0");
   const PortId tap1 = *datapath_.AddPort("tap1");
   const PortId tap2 = *datapath_.AddPort("tap2");
-  ASSERT_TRUE(datapath_.ConfigurePort(tap2, PortSettings{.max_macs = 1}).ok());
+  ASSERT_TRUE(datapath_.ConfigurePort(tap2, test::PortLimits(1, 0)).ok());
   backend_.down.insert(tap1);
   Send(tap0, MacAddress::Broadcast(), Mac(1));
   Send(tap1, Mac(1), Mac(2));

@@ -588,7 +588,7 @@ TEST_F(DatapathTest, NamesAndFindsPorts) {
   ASSERT_EQ(ports.size(), 3u);
   EXPECT_EQ(ports[0].id, p0_);
   EXPECT_EQ(ports[0].name, "tap0");
-  EXPECT_EQ(ports[0].access_vlan, kDefaultVlan);
+  EXPECT_EQ(ports[0].settings.vlan, PortVlan::Access(kDefaultVlan));
   EXPECT_EQ(ports[2].name, "tap2");
 }
 
@@ -703,7 +703,7 @@ TEST(DatapathAlonePortTest, FloodsToNobodyWithOnePort) {
 }
 
 TEST_F(DatapathTest, PortMacLimitKeepsNewSourcesOutButStillForwardsTheirFrames) {
-  ASSERT_TRUE(datapath_.ConfigurePort(p0_, PortSettings{.max_macs = 2}).ok());
+  ASSERT_TRUE(datapath_.ConfigurePort(p0_, test::PortLimits(2, 0)).ok());
   for (uint32_t i = 0; i < 5; ++i) {
     Receive(p0_, MakeIpv4(MacAddress::Broadcast(), Mac(0x100 + i), kIpA, kIpB));
   }
@@ -716,7 +716,7 @@ TEST_F(DatapathTest, PortMacLimitKeepsNewSourcesOutButStillForwardsTheirFrames) 
 }
 
 TEST_F(DatapathTest, RemovedPortsLimitDoesNotStickToItsReusedId) {
-  ASSERT_TRUE(datapath_.ConfigurePort(p0_, PortSettings{.max_macs = 1}).ok());
+  ASSERT_TRUE(datapath_.ConfigurePort(p0_, test::PortLimits(1, 0)).ok());
   datapath_.RemovePort(p0_);
   const PortId again = *datapath_.AddPort("tap9");
   ASSERT_EQ(again, p0_);
@@ -726,7 +726,7 @@ TEST_F(DatapathTest, RemovedPortsLimitDoesNotStickToItsReusedId) {
 }
 
 TEST_F(DatapathTest, StormControlHoldsFloodedFramesToTheLimit) {
-  ASSERT_TRUE(datapath_.ConfigurePort(p0_, PortSettings{.storm_limit = 100}).ok());
+  ASSERT_TRUE(datapath_.ConfigurePort(p0_, test::PortLimits(0, 100)).ok());
   Announce(p1_, kMacB);
   const uint64_t before_storm = datapath_.counters(p2_).tx_packets;
   // 10 seconds of a broadcast storm at 10,000 frames a second.
