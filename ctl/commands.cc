@@ -8,6 +8,7 @@
 #include "ctl/render.h"
 #include "switchd/control/protocol.h"
 #include "switchd/core/types.h"
+#include "switchd/core/vlan.h"
 
 namespace switchd::ctl {
 
@@ -62,7 +63,22 @@ const std::vector<CommandSpec>& Table() {
        {{"max-macs", "N", "max_macs", ValueType::kCount,
          "dynamic MAC entries the port may hold (0: no limit of its own)"},
         {"storm-limit", "PPS", "storm_limit", ValueType::kRate,
-         "flooded frames per second accepted from the port (off: no limit)"}}},
+         "flooded frames per second accepted from the port (off: no limit)"},
+        {"access", "VLAN", "access", ValueType::kVlan,
+         "make it an access port in VLAN: untagged frames (default: access 1)"},
+        {"trunk", "VLANS", "trunk", ValueType::kVlanList,
+         "make it a trunk carrying VLANS tagged, e.g. 10,20,30-40"},
+        {"native", "VLAN", "native", ValueType::kVlan,
+         "the trunk's untagged VLAN (without one, untagged frames are dropped)"},
+        {"learning", "on|off", "learning", ValueType::kOnOff, "learn source MACs (default on)"},
+        {"flood", "on|off", "flood", ValueType::kOnOff,
+         "flood unknown unicast to the port (default on)"},
+        {"bcast-flood", "on|off", "bcast_flood", ValueType::kOnOff,
+         "flood broadcast to the port (default on)"},
+        {"mcast-flood", "on|off", "mcast_flood", ValueType::kOnOff,
+         "flood multicast to the port (default on)"},
+        {"isolated", "on|off", "isolated", ValueType::kOnOff,
+         "isolated ports talk only to non-isolated ports (default off)"}}},
       {"del-port",
        "remove a port with its MAC entries and close its TAP",
        {{"NAME", "name", ValueType::kString, false, "port name"}},
@@ -100,6 +116,22 @@ const std::vector<CommandSpec>& Table() {
        {{"SECONDS", "seconds", ValueType::kAgingTime, false, "1..1000000 (default 300)"}},
        {},
        RenderAging},
+      {"add-mirror",
+       "copy SRC_PORT's frames out of DEST_PORT, which then carries only copies",
+       {{"NAME", "name", ValueType::kString, false, "the mirror's name"},
+        {"SRC_PORT", "source", ValueType::kString, false, "the port whose frames are copied"},
+        {"DEST_PORT", "destination", ValueType::kString, false,
+         "the port the copies go out of (e.g. a TAP running tcpdump)"},
+        {"DIRECTION", "direction", ValueType::kDirection, true,
+         "rx (received by SRC_PORT), tx (sent by it) or both (default)"}},
+       {},
+       RenderMirror},
+      {"del-mirror",
+       "remove a mirror",
+       {{"NAME", "name", ValueType::kString, false, "the mirror's name"}},
+       {},
+       RenderEmpty},
+      {"show-mirrors", "list the mirrors with the frames they copied", {}, {}, RenderMirrors},
       {"show-config",
        "show the running configuration as a config file (JSON)",
        {},
@@ -307,6 +339,14 @@ std::variant<json, CtlError> ParseValue(ValueType type, std::string_view text) {
       return UnknownCommand(text);
     case ValueType::kFlag:
       return json(true);
+    case ValueType::kVlanList:
+      if (auto set = VlanSet::Parse(text)) return json(set->ToString());
+      return CtlError{ExitCode::kFailure, "invalid VLAN list " + Quote(text) +
+                                              " (expected VLANs 1..4094 like 10,20,30-40)"};
+    case ValueType::kDirection:
+      if (text == "rx" || text == "tx" || text == "both") return json(std::string(text));
+      return CtlError{ExitCode::kFailure,
+                      "invalid direction " + Quote(text) + " (expected rx, tx or both)"};
     case ValueType::kMtu:
       if (auto n = ParseUnsigned(text, 65535); n && *n >= 68) return json(*n);
       return CtlError{ExitCode::kFailure,

@@ -45,6 +45,8 @@ enum class ValueType {
   kFlag,        // an option without a value: its param is sent as true
   kMtu,         // integer 68..65535
   kOutputFile,  // a file switchctl writes the result to ("-": standard output); not sent
+  kVlanList,    // "10,20,30-40", sent in canonical form
+  kDirection,   // rx, tx or both
 };
 
 // A positional argument: `metavar` in usage, `param` in the request.

@@ -124,7 +124,47 @@ constexpr std::array kPortColumns = {
     Column{"TX-BYTES", "tx_bytes", Align::kRight},
     Column{"DROPS", "drops", Align::kRight},
     Column{"MACS", "macs", Align::kRight},
+    Column{"VLAN", "vlan_summary"},
+    Column{"FLAGS", "flags"},
 };
+
+constexpr std::array kMirrorColumns = {
+    Column{"NAME", "name"},
+    Column{"SOURCE", "source"},
+    Column{"DESTINATION", "destination"},
+    Column{"DIRECTION", "direction"},
+    Column{"FRAMES", "frames", Align::kRight},
+};
+
+// A port's VLAN setting in a few characters: "10" for an access port, "10,20" for a trunk, with
+// its native VLAN as "10,20 native 5".
+std::string VlanSummary(const json& port) {
+  const json& mode = Field(port, "vlan_mode");
+  if (mode == "trunk") {
+    std::string text = FormatCell(Field(port, "trunk"));
+    if (Field(port, "native").is_number_integer())
+      text += " native " + FormatCell(Field(port, "native"));
+    return text;
+  }
+  return FormatCell(Field(port, "vlan"));
+}
+
+// The settings that differ from a port's defaults, like `bridge link`'s flags: "isolated",
+// "no-learning", "no-flood", "no-bcast-flood", "no-mcast-flood", "mirror-dest"; "-" for none.
+std::string PortFlags(const json& port) {
+  std::string flags;
+  auto add = [&](std::string_view flag) {
+    if (!flags.empty()) flags += ',';
+    flags += flag;
+  };
+  if (Field(port, "mirror_destination") == true) add("mirror-dest");
+  if (Field(port, "isolated") == true) add("isolated");
+  if (Field(port, "learning") == false) add("no-learning");
+  if (Field(port, "flood") == false) add("no-flood");
+  if (Field(port, "bcast_flood") == false) add("no-bcast-flood");
+  if (Field(port, "mcast_flood") == false) add("no-mcast-flood");
+  return flags.empty() ? "-" : flags;
+}
 
 constexpr std::array kMacColumns = {
     Column{"PORT", "port"}, Column{"VLAN", "vlan", Align::kRight}, Column{"MAC", "mac"},
@@ -200,7 +240,23 @@ std::string RenderTable(std::span<const Column> columns, const json& rows) {
   return out;
 }
 
-std::string RenderPorts(const json& result) { return RenderTable(kPortColumns, result); }
+std::string RenderPorts(const json& result) {
+  if (!result.is_array()) return RenderTable(kPortColumns, result);
+  json rows = result;
+  for (json& row : rows) {
+    if (!row.is_object()) continue;
+    row["vlan_summary"] = VlanSummary(row);
+    row["flags"] = PortFlags(row);
+  }
+  return RenderTable(kPortColumns, rows);
+}
+
+std::string RenderMirrors(const json& result) { return RenderTable(kMirrorColumns, result); }
+
+std::string RenderMirror(const json& result) {
+  if (!result.is_object()) return RenderJson(result);
+  return RenderMirrors(json::array({result}));
+}
 
 std::string RenderMacs(const json& result) { return RenderTable(kMacColumns, result); }
 

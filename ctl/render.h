@@ -54,6 +54,9 @@ std::string RenderRemoved(const nlohmann::json& result);
 std::string RenderAging(const nlohmann::json& result);
 // {"version": v} -> "switchd v".
 std::string RenderVersion(const nlohmann::json& result);
+// show-mirrors: NAME SOURCE DESTINATION DIRECTION FRAMES; add-mirror: the new mirror's row.
+std::string RenderMirrors(const nlohmann::json& result);
+std::string RenderMirror(const nlohmann::json& result);
 // show-config and save: the configuration as an indented JSON document, as a config file holds it.
 std::string RenderConfig(const nlohmann::json& result);
 

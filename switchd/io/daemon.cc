@@ -136,6 +136,12 @@ Status Daemon::Init(const Options& options) {
     Result<nlohmann::json> result = Apply("add-arp", arp);
     if (!result.ok()) return Status::InvalidArgument("config: arp: " + result.status().message());
   }
+  for (const nlohmann::json& mirror : config.mirrors) {
+    Result<nlohmann::json> result = Apply("add-mirror", mirror);
+    if (!result.ok()) {
+      return Status::InvalidArgument("config: mirrors: " + result.status().message());
+    }
+  }
   return Status::Ok();
 }
 
@@ -199,6 +205,13 @@ void Daemon::Reload() {
         ip ? datapath_.arp_table().Lookup(*ip, params["vlan"].get<VlanId>()) : std::nullopt;
     if (binding && binding->is_static && step("del-arp", params)) ++arp_deleted;
   }
+  for (const std::string& name : plan.mirrors_to_delete) {
+    // A mirror may already be gone with one of its ports.
+    if (std::any_of(datapath_.mirrors().begin(), datapath_.mirrors().end(),
+                    [&](const Mirror& m) { return m.name == name; })) {
+      step("del-mirror", {{"name", name}});
+    }
+  }
   size_t ports_deleted = 0;
   for (const std::string& name : plan.ports_to_delete) {
     if (step("del-port", {{"name", name}})) ++ports_deleted;
@@ -218,6 +231,7 @@ void Daemon::Reload() {
   for (const nlohmann::json& params : plan.arp_to_add) {
     if (step("add-arp", params)) ++arp_added;
   }
+  for (const nlohmann::json& params : plan.mirrors_to_add) step("add-mirror", params);
   std::string scalars;
   if (plan.aging_seconds && step("set-aging", {{"seconds", *plan.aging_seconds}})) {
     scalars += ", aging " + std::to_string(*plan.aging_seconds) + " s";

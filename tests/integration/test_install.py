@@ -373,7 +373,10 @@ class InstallTest(harness.SwitchTestCase):
         self.assertEqual(self.complete(sc + " add-port tap9 --kind=v"), ["vm"])
         self.assertEqual(self.complete(sc + " add-port tap9 --offload "), ["on", "off"])
         self.assertEqual(self.complete(sc + " add-port tap9 --offload=o"), ["on", "off"])
-        self.assertEqual(self.complete(sc + " set-port tap0 storm-limit 10 "), ["max-macs", "storm-limit"])
+        self.assertEqual(self.complete(sc + " set-port tap0 storm-limit 10 "),
+                         ["max-macs", "storm-limit", "access", "trunk", "native", "learning", "flood",
+                          "bcast-flood", "mcast-flood", "isolated"])
+        self.assertEqual(self.complete(sc + " set-port tap0 isolated "), ["on", "off"])
         self.assertEqual(self.complete(sc + " set-port tap0 max-macs 10 s"), ["storm-limit"])
         # A MAC address is one argument, even though bash splits it at ':'.
         self.assertEqual(self.complete(sc + " add-mac 02:00:00:00:00:01 tap0 --"),

@@ -106,6 +106,26 @@ TEST(CommandsTest, ParsesEveryCommandToItsMethodAndParams) {
        "add-port",
        {{"name", "veth1"}, {"kind", "attach"}, {"mtu", 68}}},
       {{"show-config"}, "show-config", json::object()},
+      {{"set-port", "t1", "trunk", "30-32,10", "native", "5", "isolated", "on"},
+       "set-port",
+       {{"port", "t1"}, {"trunk", "10,30-32"}, {"native", 5}, {"isolated", true}}},
+      {{"set-port", "a1", "access", "10", "learning", "off", "flood", "off", "bcast-flood", "off",
+        "mcast-flood", "on"},
+       "set-port",
+       {{"port", "a1"},
+        {"access", 10},
+        {"learning", false},
+        {"flood", false},
+        {"bcast_flood", false},
+        {"mcast_flood", true}}},
+      {{"add-mirror", "m1", "tap0", "mon0"},
+       "add-mirror",
+       {{"name", "m1"}, {"source", "tap0"}, {"destination", "mon0"}}},
+      {{"add-mirror", "m1", "tap0", "mon0", "rx"},
+       "add-mirror",
+       {{"name", "m1"}, {"source", "tap0"}, {"destination", "mon0"}, {"direction", "rx"}}},
+      {{"del-mirror", "m1"}, "del-mirror", {{"name", "m1"}}},
+      {{"show-mirrors"}, "show-mirrors", json::object()},
       {{"save", "lab.json"}, "show-config", json::object()},
   };
   std::set<std::string> covered;
@@ -218,11 +238,15 @@ TEST(CommandsTest, ReportsUsageErrorsWithExitTwo) {
        "missing NAME for 'del-port' (usage: switchctl del-port NAME)"},
       {{"set-port", "tap0"},
        ExitCode::kUsage,
-       "missing SETTING for 'set-port' (settings: max-macs, storm-limit) (usage: switchctl "
+       "missing SETTING for 'set-port' (settings: max-macs, storm-limit, access, trunk, native, "
+       "learning, flood, "
+       "bcast-flood, mcast-flood, isolated) (usage: switchctl "
        "set-port PORT SETTING VALUE...)"},
       {{"set-port", "tap0", "colour", "red"},
        ExitCode::kUsage,
-       "unknown setting 'colour' for 'set-port' (settings: max-macs, storm-limit) (usage: "
+       "unknown setting 'colour' for 'set-port' (settings: max-macs, storm-limit, access, trunk, "
+       "native, learning, flood, "
+       "bcast-flood, mcast-flood, isolated) (usage: "
        "switchctl set-port PORT SETTING VALUE...)"},
       {{"set-port", "tap0", "max-macs"},
        ExitCode::kUsage,
@@ -313,6 +337,12 @@ TEST(CommandsTest, ReportsInvalidValuesWithExitOne) {
       {{"add-port", "tap0", "--offload", "yes"},
        ExitCode::kFailure,
        "invalid setting 'yes' (expected on or off)"},
+      {{"set-port", "t1", "trunk", "10-"},
+       ExitCode::kFailure,
+       "invalid VLAN list '10-' (expected VLANs 1..4094 like 10,20,30-40)"},
+      {{"add-mirror", "m1", "tap0", "mon0", "sideways"},
+       ExitCode::kFailure,
+       "invalid direction 'sideways' (expected rx, tx or both)"},
       {{"add-port", "tap0", "--mtu", "67"},
        ExitCode::kFailure,
        "invalid MTU '67' (expected an integer 68..65535)"},
@@ -382,6 +412,9 @@ TEST(CommandsTest, UsageLinesComeFromTheTable) {
       "add-arp IP MAC [--vlan N]",
       "del-arp IP [--vlan N]",
       "set-aging SECONDS",
+      "add-mirror NAME SRC_PORT DEST_PORT [DIRECTION]",
+      "del-mirror NAME",
+      "show-mirrors",
       "show-config",
       "save FILE",
       "version",

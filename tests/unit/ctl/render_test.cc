@@ -11,21 +11,34 @@ using nlohmann::json;
 
 const json kPorts = json::parse(R"([
   {"name": "tap0", "index": 1, "kind": "tap", "ifname": "tap0", "ifindex": 7,
-   "mac": "ce:5a:1b:00:10:02", "up": true, "vlan": 1, "rx_packets": 12, "tx_packets": 9,
+   "mac": "ce:5a:1b:00:10:02", "up": true, "vlan_mode": "access", "vlan": 1, "trunk": null,
+   "native": null, "learning": true, "flood": true, "bcast_flood": true, "mcast_flood": true,
+   "isolated": false, "mirror_destination": false, "rx_packets": 12, "tx_packets": 9,
    "rx_bytes": 1180, "tx_bytes": 882, "drops": 0, "rx_dropped": 0, "tx_dropped": 0, "macs": 1},
   {"name": "tap1", "index": 2, "kind": "tap", "ifname": "eth0", "ifindex": null,
-   "mac": null, "up": false, "vlan": 1, "rx_packets": 0, "tx_packets": 0,
+   "mac": null, "up": false, "vlan_mode": "trunk", "vlan": null, "trunk": "10,20-30",
+   "native": 5, "learning": false, "flood": true, "bcast_flood": true, "mcast_flood": false,
+   "isolated": true, "mirror_destination": false, "rx_packets": 0, "tx_packets": 0,
    "rx_bytes": 0, "tx_bytes": 0, "drops": 3, "rx_dropped": 3, "tx_dropped": 0, "macs": 0}
 ])");
 
 TEST(RenderTest, PortsTableHasEveryColumnWithNumbersRightAligned) {
   EXPECT_EQ(RenderPorts(kPorts),
             "NAME  INDEX  KIND  IFNAME  MAC                UP   RX-PKTS  TX-PKTS  RX-BYTES  "
-            "TX-BYTES  DROPS  MACS\n"
+            "TX-BYTES  DROPS  MACS  VLAN               FLAGS\n"
             "tap0      1  tap   tap0    ce:5a:1b:00:10:02  yes       12        9      1180  "
-            "     882      0     1\n"
+            "     882      0     1  1                  -\n"
             "tap1      2  tap   eth0    -                  no         0        0         0  "
-            "       0      3     0\n");
+            "       0      3     0  10,20-30 native 5  isolated,no-learning,no-mcast-flood\n");
+}
+
+TEST(RenderTest, MirrorsTable) {
+  const json mirrors = json::parse(R"([{"name": "span1", "source": "tap0",
+      "destination": "mon0", "direction": "both", "frames": 1234}])");
+  EXPECT_EQ(RenderMirrors(mirrors),
+            "NAME   SOURCE  DESTINATION  DIRECTION  FRAMES\n"
+            "span1  tap0    mon0         both         1234\n");
+  EXPECT_EQ(RenderMirror(mirrors[0]), RenderMirrors(mirrors));
 }
 
 TEST(RenderTest, MacsTable) {
@@ -57,7 +70,7 @@ TEST(RenderTest, EmptyTablesPrintOnlyTheHeader) {
   EXPECT_EQ(RenderArp(json::array()), "IP  VLAN  MAC  PORT  TYPE  AGE\n");
   EXPECT_EQ(RenderPorts(json::array()),
             "NAME  INDEX  KIND  IFNAME  MAC  UP  RX-PKTS  TX-PKTS  RX-BYTES  TX-BYTES  DROPS  "
-            "MACS\n");
+            "MACS  VLAN  FLAGS\n");
 }
 
 TEST(RenderTest, TableShowsMissingFieldsAsDashAndIgnoresExtraOnes) {
@@ -196,9 +209,9 @@ TEST(RenderTest, AddPortPrintsThePortAsOneRowOrNothing) {
   EXPECT_EQ(RenderPort(json::object()), "");
   EXPECT_EQ(RenderPort(kPorts[0]),
             "NAME  INDEX  KIND  IFNAME  MAC                UP   RX-PKTS  TX-PKTS  RX-BYTES  "
-            "TX-BYTES  DROPS  MACS\n"
+            "TX-BYTES  DROPS  MACS  VLAN  FLAGS\n"
             "tap0      1  tap   tap0    ce:5a:1b:00:10:02  yes       12        9      1180  "
-            "     882      0     1\n");
+            "     882      0     1  1     -\n");
 }
 
 TEST(RenderTest, EmptyResultsPrintNothing) {
