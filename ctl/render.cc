@@ -392,6 +392,13 @@ std::string RenderConfig(const nlohmann::json& result) {
       ports.push_back(Ordered(port, {"name", "kind"}));
     config["ports"] = std::move(ports);
   }
+  if (config.is_object() && config.contains("mirrors") && config["mirrors"].is_array()) {
+    nlohmann::ordered_json mirrors = nlohmann::ordered_json::array();
+    for (const nlohmann::json& m : result["mirrors"]) {
+      mirrors.push_back(Ordered(m, {"name", "source", "destination", "direction"}));
+    }
+    config["mirrors"] = std::move(mirrors);
+  }
   for (const char* list : {"macs", "arp"}) {
     if (!config.is_object() || !config.contains(list) || !config[list].is_array()) continue;
     const bool macs = std::string_view(list) == "macs";
