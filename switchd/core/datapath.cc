@@ -213,6 +213,9 @@ void Datapath::Receive(PortId ingress, std::span<const std::byte> frame, Time no
   counters.rx_bytes += frame.size();
   // A SPAN copy is what arrived, as it arrived, whatever the switch then makes of it.
   if (!port.rx_mirrors.empty()) CopyToMirrors(port.rx_mirrors, frame, vnet);
+  if (port.captured && observer_ != nullptr) {
+    observer_->OnFrame(ingress, FrameObserver::Direction::kRx, frame, vnet);
+  }
   if (port.info.mirror_destination) {
     ++stats_.mirror_port_dropped;
     ++counters.rx_dropped;
@@ -491,6 +494,13 @@ void Datapath::Deliver(Port& port, std::span<const std::byte> frame, const VnetH
     ++stats_.tx_failed;
   }
   if (mirror && !port.tx_mirrors.empty()) CopyToMirrors(port.tx_mirrors, frame, vnet);
+  if (port.captured && observer_ != nullptr) {
+    observer_->OnFrame(port.info.id, FrameObserver::Direction::kTx, frame, vnet);
+  }
+}
+
+void Datapath::SetCaptured(PortId port, bool captured) {
+  if (HasPort(port)) ports_[ToIndex(port)].captured = captured;
 }
 
 void Datapath::CopyToMirrors(const std::vector<uint32_t>& mirrors, std::span<const std::byte> frame,
