@@ -38,11 +38,21 @@ const std::vector<CommandSpec>& Table() {
        RenderArp},
       {"show-stats", "show MAC table, ARP table and frame counters", {}, {}, RenderStats},
       {"add-port",
-       "create a TAP port (or attach to an existing one) and bring it up",
+       "add a port: a TAP (or an existing one), a VM's TAP, or an existing interface",
        {{"NAME", "name", ValueType::kString, false, "interface name, 1-15 characters"}},
-       {{"--kind", "KIND", "kind", ValueType::kString, "port kind (default tap)"},
+       {{"--kind", "KIND", "kind", ValueType::kString,
+         "tap (default: switchd holds the TAP), vm (a persistent TAP left free for a "
+         "hypervisor), attach (an existing interface, e.g. a veth end)"},
         {"--offload", "on|off", "offload", ValueType::kOnOff,
-         "exchange GSO frames and partial checksums with the port (default on)"}},
+         "exchange GSO frames and partial checksums with the port (default on)"},
+        {"--netns", "NS", "netns", ValueType::kString,
+         "move the TAP into network namespace NS (tap ports)"},
+        {"--create-netns", "", "create_netns", ValueType::kFlag,
+         "create NS if it does not exist (deleted with the last port in it)"},
+        {"--address", "CIDR", "address", ValueType::kString,
+         "assign an address to the TAP, inside NS if given (e.g. 198.18.0.1/24)"},
+        {"--mtu", "N", "mtu", ValueType::kMtu, "the interface's MTU, 68..65535"},
+        {"--mac", "MAC", "mac", ValueType::kMac, "the interface's MAC address"}},
        RenderPort},
       {"set-port",
        "change a port's settings",
@@ -90,6 +100,18 @@ const std::vector<CommandSpec>& Table() {
        {{"SECONDS", "seconds", ValueType::kAgingTime, false, "1..1000000 (default 300)"}},
        {},
        RenderAging},
+      {"show-config",
+       "show the running configuration as a config file (JSON)",
+       {},
+       {},
+       RenderConfig},
+      {"save",
+       "write the running configuration to FILE, for switchd --config FILE",
+       {{"FILE", "", ValueType::kOutputFile, false, "file to write ('-': standard output)"}},
+       {},
+       RenderConfig,
+       {},
+       "show-config"},
       {"version", "show the daemon's version", {}, {}, RenderVersion},
       {"help",
        "show this help, or one command's",
@@ -193,7 +215,9 @@ std::string Usage(const CommandSpec& command) {
     usage += arg.optional ? " [" + std::string(arg.metavar) + "]" : " " + std::string(arg.metavar);
   }
   for (const OptionSpec& option : command.options) {
-    usage += " [" + std::string(option.flag) + " " + std::string(option.metavar) + "]";
+    usage += option.type == ValueType::kFlag
+                 ? " [" + std::string(option.flag) + "]"
+                 : " [" + std::string(option.flag) + " " + std::string(option.metavar) + "]";
   }
   if (!command.settings.empty()) usage += " SETTING VALUE...";
   return usage;
@@ -226,7 +250,10 @@ std::string CommandHelp(const CommandSpec& command) {
   std::vector<std::pair<std::string, std::string_view>> lines;
   for (const ArgSpec& arg : command.args) lines.emplace_back(arg.metavar, arg.help);
   for (const OptionSpec& option : command.options) {
-    lines.emplace_back(std::string(option.flag) + " " + std::string(option.metavar), option.help);
+    lines.emplace_back(option.type == ValueType::kFlag
+                           ? std::string(option.flag)
+                           : std::string(option.flag) + " " + std::string(option.metavar),
+                       option.help);
   }
   for (const SettingSpec& setting : command.settings) {
     lines.emplace_back(std::string(setting.name) + " " + std::string(setting.metavar),
@@ -278,6 +305,15 @@ std::variant<json, CtlError> ParseValue(ValueType type, std::string_view text) {
     case ValueType::kCommand:
       if (FindCommand(text) != nullptr) return json(std::string(text));
       return UnknownCommand(text);
+    case ValueType::kFlag:
+      return json(true);
+    case ValueType::kMtu:
+      if (auto n = ParseUnsigned(text, 65535); n && *n >= 68) return json(*n);
+      return CtlError{ExitCode::kFailure,
+                      "invalid MTU " + Quote(text) + " (expected an integer 68..65535)"};
+    case ValueType::kOutputFile:
+      if (!text.empty()) return json(std::string(text));
+      return CtlError{ExitCode::kFailure, "empty file name (expected a path, or - for stdout)"};
   }
   return CtlError{ExitCode::kFailure, "invalid value " + Quote(text)};
 }
@@ -355,6 +391,13 @@ std::variant<CommandLine, CtlError> ParseCommandLine(std::span<const std::string
         return CommandUsageError(*command, "option " + Quote(flag) + " given twice");
       }
     }
+    if (option->type == ValueType::kFlag) {
+      if (inline_value) {
+        return CommandUsageError(*command, "option " + Quote(flag) + " takes no value");
+      }
+      option_values.emplace_back(option, "");
+      continue;
+    }
     const auto value = take_value();
     if (!value) {
       return CommandUsageError(
@@ -418,6 +461,10 @@ std::variant<CommandLine, CtlError> ParseCommandLine(std::span<const std::string
     const ArgSpec& spec = command->args[i];
     auto value = ParseValue(spec.type, positionals[i]);
     if (auto* error = std::get_if<CtlError>(&value)) return std::move(*error);
+    if (spec.type == ValueType::kOutputFile) {
+      line.output_file = std::get<json>(value).get<std::string>();
+      continue;
+    }
     line.params[std::string(spec.param)] = std::move(std::get<json>(value));
   }
   for (const auto& [option, text] : option_values) {

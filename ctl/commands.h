@@ -33,15 +33,18 @@ struct CtlError {
 
 // How an argument's text becomes a param value; each type validates locally.
 enum class ValueType {
-  kString,     // sent as-is (port names and kinds are checked by the daemon)
-  kMac,        // aa:bb:cc:dd:ee:ff, sent lower case
-  kIp,         // dotted quad
-  kVlan,       // integer 1..4094
-  kAgingTime,  // integer seconds, 1..1000000
-  kOnOff,      // "on" or "off", sent as true or false
-  kCount,      // integer 0..16777216
-  kRate,       // frames per second 0..100000000, or "off" (sent as 0)
-  kCommand,    // a switchctl command name (help's argument)
+  kString,      // sent as-is (port names and kinds are checked by the daemon)
+  kMac,         // aa:bb:cc:dd:ee:ff, sent lower case
+  kIp,          // dotted quad
+  kVlan,        // integer 1..4094
+  kAgingTime,   // integer seconds, 1..1000000
+  kOnOff,       // "on" or "off", sent as true or false
+  kCount,       // integer 0..16777216
+  kRate,        // frames per second 0..100000000, or "off" (sent as 0)
+  kCommand,     // a switchctl command name (help's argument)
+  kFlag,        // an option without a value: its param is sent as true
+  kMtu,         // integer 68..65535
+  kOutputFile,  // a file switchctl writes the result to ("-": standard output); not sent
 };
 
 // A positional argument: `metavar` in usage, `param` in the request.
@@ -53,7 +56,8 @@ struct ArgSpec {
   std::string_view help;
 };
 
-// An option taking one value, given as `--flag VALUE` or `--flag=VALUE`.
+// An option taking one value, given as `--flag VALUE` or `--flag=VALUE` (or, of type kFlag, no
+// value: `--flag`).
 struct OptionSpec {
   std::string_view flag;  // "--vlan"
   std::string_view metavar;
@@ -82,7 +86,14 @@ struct CommandSpec {
   Renderer render = nullptr;  // nullptr: a local command that calls no method (help)
   // When not empty, at least one `setting value` pair must follow the arguments.
   std::vector<SettingSpec> settings = {};
+  // The JSON-RPC method, when it is not `name` (save calls show-config).
+  std::string_view method = {};
 };
+
+// The method a command calls.
+inline std::string_view MethodOf(const CommandSpec& command) {
+  return command.method.empty() ? command.name : command.method;
+}
 
 // Every switchctl command, in the order `help` lists them.
 std::span<const CommandSpec> Commands();
@@ -111,6 +122,7 @@ struct CommandLine {
   bool json = false;
   const CommandSpec* command = nullptr;
   nlohmann::json params = nlohmann::json::object();
+  std::string output_file;  // a kOutputFile argument: write the result there
 };
 
 // Parses the arguments after argv[0]. Global options (--socket/-s PATH, --json/-j, --help/-h,

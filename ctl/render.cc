@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <initializer_list>
 #include <utility>
 #include <vector>
 
@@ -287,6 +288,47 @@ std::string RenderVersion(const json& result) {
   const json& version = Field(result, "version");
   if (!version.is_string()) return RenderJson(result);
   return "switchd " + FormatCell(version) + "\n";
+}
+
+namespace {
+
+// `object` with the keys in `first` first (in that order), then the others (sorted).
+nlohmann::ordered_json Ordered(const nlohmann::json& object,
+                               std::initializer_list<std::string_view> first) {
+  if (!object.is_object()) return object;
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (std::string_view key : first) {
+    if (auto it = object.find(key); it != object.end()) out[std::string(key)] = *it;
+  }
+  for (const auto& [key, value] : object.items()) {
+    if (!out.contains(key)) out[key] = value;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RenderConfig(const nlohmann::json& result) {
+  // As people write config files: scalars, then ports (name and kind first), then entries.
+  nlohmann::ordered_json config = Ordered(
+      result, {"socket", "socket_group", "log_level", "max_macs", "aging", "ports", "macs", "arp"});
+  if (config.is_object() && config.contains("ports") && config["ports"].is_array()) {
+    nlohmann::ordered_json ports = nlohmann::ordered_json::array();
+    for (const nlohmann::json& port : result["ports"])
+      ports.push_back(Ordered(port, {"name", "kind"}));
+    config["ports"] = std::move(ports);
+  }
+  for (const char* list : {"macs", "arp"}) {
+    if (!config.is_object() || !config.contains(list) || !config[list].is_array()) continue;
+    const bool macs = std::string_view(list) == "macs";
+    nlohmann::ordered_json entries = nlohmann::ordered_json::array();
+    for (const nlohmann::json& entry : result[list]) {
+      entries.push_back(macs ? Ordered(entry, {"mac", "port", "vlan"})
+                             : Ordered(entry, {"ip", "mac", "vlan"}));
+    }
+    config[list] = std::move(entries);
+  }
+  return config.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace switchd::ctl

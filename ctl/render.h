@@ -54,6 +54,8 @@ std::string RenderRemoved(const nlohmann::json& result);
 std::string RenderAging(const nlohmann::json& result);
 // {"version": v} -> "switchd v".
 std::string RenderVersion(const nlohmann::json& result);
+// show-config and save: the configuration as an indented JSON document, as a config file holds it.
+std::string RenderConfig(const nlohmann::json& result);
 
 // The one JSON form switchctl prints for --json and for unexpected shapes: one line, no spaces,
 // invalid UTF-8 replaced (never throws), terminated by '\n'.

@@ -1,6 +1,12 @@
 #include "ctl/switchctl.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <exception>
+#include <fstream>
 #include <string>
 #include <variant>
 
@@ -25,6 +31,28 @@ int Write(std::ostream& out, std::ostream& err, std::string_view text) {
   return static_cast<int>(ExitCode::kOk);
 }
 
+// Writes `text` to `path` through a temporary file renamed over it: a reader never sees half a
+// file, and a failed write leaves an existing file as it was.
+Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+    if (file) file << text;
+    if (file) file.flush();
+    if (!file) {
+      const std::string reason = std::strerror(errno);
+      std::remove(temporary.c_str());
+      return Status::System("cannot write '" + path + "': " + reason);
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
+    std::remove(temporary.c_str());
+    return Status::System("cannot write '" + path + "': " + reason);
+  }
+  return Status::Ok();
+}
+
 int RunOrThrow(std::span<const std::string_view> args, const Caller& call, std::ostream& out,
                std::ostream& err) {
   auto parsed = ParseCommandLine(args);
@@ -40,10 +68,20 @@ int RunOrThrow(std::span<const std::string_view> args, const Caller& call, std::
     case CommandLine::Action::kCall:
       break;
   }
-  const Result<nlohmann::json> result = call(line.socket_path, line.command->name, line.params);
+  const Result<nlohmann::json> result =
+      call(line.socket_path, MethodOf(*line.command), line.params);
   // Every failure, whatever its cause (daemon error, no daemon, timeout), exits 1.
   if (!result.ok()) return Fail(err, ExitCode::kFailure, result.status().message());
-  return Write(out, err, line.json ? RenderJson(*result) : line.command->render(*result));
+  const std::string text = line.json ? RenderJson(*result) : line.command->render(*result);
+  if (!line.output_file.empty() && line.output_file != "-") {
+    // The client writes the file, as the user running it: the daemon (root) never writes where
+    // a member of the socket's group tells it to.
+    if (Status written = WriteFileAtomically(line.output_file, text); !written.ok()) {
+      return Fail(err, ExitCode::kFailure, written.message());
+    }
+    return static_cast<int>(ExitCode::kOk);
+  }
+  return Write(out, err, text);
 }
 
 }  // namespace

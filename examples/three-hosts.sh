@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Three hosts on one switch: namespaces h1, h2 and h3, each with one TAP port of switchd and an
-# address in 198.18.0.0/24. Pings every pair, shows the switch's tables, and tears it all down.
+# address in 198.18.0.0/24, set up by switchd itself (add-port --netns --create-netns --address).
+# Pings every pair, shows the switch's tables and the configuration `switchctl save` would write,
+# and tears it all down.
 #
 #   examples/three-hosts.sh            # from the repository root, after scripts/build, as root
 #   SWITCHD=/usr/local/bin/switchd SWITCHCTL=/usr/local/bin/switchctl examples/three-hosts.sh
@@ -22,21 +24,16 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# 1. The switch, with three TAP ports.
-"$SWITCHD" --socket "$socket" --port "d${tag}p1" --port "d${tag}p2" --port "d${tag}p3" \
-  --log-level warn &
+# 1. The switch.
+"$SWITCHD" --socket "$socket" --log-level warn &
 switchd_pid=$!
 for _ in $(seq 50); do ctl version >/dev/null 2>&1 && break; sleep 0.1; done
 ctl version >/dev/null
 
-# 2. Three hosts: move each TAP into its namespace and give it an address there.
+# 2. Three hosts: switchd creates each namespace, moves the port's TAP into it and gives it its
+#    address (the same as ip netns add, ip link set netns, ip addr add and ip link set up).
 for i in 1 2 3; do
-  ns=demo$tag-h$i
-  ip netns add "$ns"
-  ip link set "d${tag}p$i" netns "$ns"
-  ip -n "$ns" link set lo up
-  ip -n "$ns" addr add "198.18.0.$i/24" dev "d${tag}p$i"
-  ip -n "$ns" link set "d${tag}p$i" up
+  ctl add-port "d${tag}p$i" --netns "demo$tag-h$i" --create-netns --address "198.18.0.$i/24" >/dev/null
 done
 
 # 3. Every host pings every other one through the switch.
@@ -53,3 +50,4 @@ echo; echo "\$ switchctl show-ports"; ctl show-ports
 echo; echo "\$ switchctl show-macs"; ctl show-macs
 echo; echo "\$ switchctl show-arp"; ctl show-arp
 echo; echo "\$ switchctl show-stats"; ctl show-stats
+echo; echo "\$ switchctl save -"; ctl save -

@@ -47,15 +47,18 @@ class FakePortBackend : public PortBackend {
  public:
   explicit FakePortBackend(Datapath& datapath) : datapath_(datapath) {}
 
-  Result<PortId> AddPort(std::string_view name, std::string_view kind,
-                         const PortOptions& options) override {
+  Result<PortId> AddPort(std::string_view name, std::string_view kind, const PortOptions& options,
+                         const LinkOptions& link) override {
     if (ports_.size() >= kMaxPorts) return Status::System("too many ports (fake backend)");
     Result<PortId> id = datapath_.AddPort(name, options);
     if (id.ok()) {
       FUZZ_CHECK(ports_.count(*id) == 0, "the datapath reused a live port id");
-      ports_[*id] =
-          PortDetails{std::string(kind), std::string(name), 100 + int(ToIndex(*id)),
-                      MacAddress({2, 0, 0, 0, 1, static_cast<uint8_t>(ToIndex(*id))}), true};
+      ports_[*id] = PortDetails{std::string(kind),
+                                std::string(name),
+                                100 + int(ToIndex(*id)),
+                                MacAddress({2, 0, 0, 0, 1, static_cast<uint8_t>(ToIndex(*id))}),
+                                true,
+                                link};
     }
     return id;
   }

@@ -42,9 +42,13 @@ Result<PortRequest> ParsePortEntry(const json& entry, size_t i) {
       port.offload = value.get<bool>();
     } else if (key == "max_macs" || key == "storm_limit") {
       port.settings[key] = value;  // checked by set-port (ValidateConfig)
+    } else if (key == "netns" || key == "create_netns" || key == "address" || key == "mtu" ||
+               key == "mac") {
+      port.link[key] = value;  // checked by add-port (ValidateConfig)
     } else {
       return Status::InvalidArgument("config: unknown key '" + key + "' in " + where +
-                                     " (expected name, kind, offload, max_macs, storm_limit)");
+                                     " (expected name, kind, offload, netns, create_netns, "
+                                     "address, mtu, mac, max_macs, storm_limit)");
     }
   }
   if (port.name.empty()) return Invalid(where + ".name", "a non-empty string", entry);
@@ -73,13 +77,9 @@ class NullSink final : public FrameSink {
 class ScratchPorts final : public PortBackend {
  public:
   explicit ScratchPorts(Datapath& datapath) : datapath_(datapath) {}
-  Result<PortId> AddPort(std::string_view name, std::string_view kind,
-                         const PortOptions& options) override {
-    if (kind != "tap") {
-      return Status::InvalidArgument("invalid port kind '" + std::string(kind) +
-                                     "' (expected tap)");
-    }
-    return datapath_.AddPort(name, options);
+  Result<PortId> AddPort(std::string_view name, std::string_view, const PortOptions& options,
+                         const LinkOptions&) override {
+    return datapath_.AddPort(name, options);  // add-port checked the kind
   }
   Status DelPort(PortId port) override {
     datapath_.RemovePort(port);
@@ -173,6 +173,14 @@ bool ContainsPort(const std::vector<PortRequest>& ports, std::string_view name) 
 
 }  // namespace
 
+json AddPortParams(const PortRequest& port) {
+  json params = port.link;
+  params["name"] = port.name;
+  params["kind"] = port.kind;
+  params["offload"] = port.offload;
+  return params;
+}
+
 std::optional<json> SetPortParams(const PortRequest& port) {
   if (port.settings.empty()) return std::nullopt;
   json params = port.settings;
@@ -251,7 +259,8 @@ Result<Config> ReadConfigFile(const std::string& path) {
   if (!text.ok()) return text.status();
   json document;
   try {
-    document = json::parse(*text);
+    // Comments (// and /* */) are allowed, so that a lab file can explain itself.
+    document = json::parse(*text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
   } catch (const json::parse_error& e) {
     // e.what() reads "[json.exception.parse_error.101] parse error at line 3, column 5: ...".
     std::string what = e.what();
@@ -308,8 +317,7 @@ Status ValidateConfig(const Config& config, const std::vector<std::string>& othe
   }
   for (size_t i = 0; i < config.ports.size(); ++i) {
     const PortRequest& port = config.ports[i];
-    json params = {{"name", port.name}, {"kind", port.kind}, {"offload", port.offload}};
-    Result<json> result = methods.Call("add-port", params, now);
+    Result<json> result = methods.Call("add-port", AddPortParams(port), now);
     if (result.ok()) {
       if (std::optional<json> settings = SetPortParams(port)) {
         result = methods.Call("set-port", *settings, now);

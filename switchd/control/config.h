@@ -36,14 +36,20 @@ struct PortRequest {
   // Runtime settings, as the params of set-port without "port" (max_macs, storm_limit); empty
   // when the file sets none. Applied with set-port right after the port is added.
   nlohmann::json settings = nlohmann::json::object();
+  // How its interface is set up, as the add-port params netns, create_netns, address, mtu and mac
+  // (checked by add-port); empty when the file gives none.
+  nlohmann::json link = nlohmann::json::object();
 
-  // Whether the port must be re-created to go from `other` to this (kind or offload differ).
+  // Whether the port must be re-created to go from `other` to this (kind, offload or interface
+  // set-up differ).
   bool NeedsRestartFrom(const PortRequest& other) const {
-    return kind != other.kind || offload != other.offload;
+    return kind != other.kind || offload != other.offload || link != other.link;
   }
   bool operator==(const PortRequest&) const = default;
 };
 
+// The add-port params that create `port`.
+nlohmann::json AddPortParams(const PortRequest& port);
 // The set-port params for `port`'s settings, or nullopt when it has none.
 std::optional<nlohmann::json> SetPortParams(const PortRequest& port);
 

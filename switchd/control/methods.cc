@@ -1,6 +1,9 @@
 #include "switchd/control/methods.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <tuple>
@@ -12,26 +15,33 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kPortKinds[] = {"tap"};
+constexpr std::string_view kPortKinds[] = {"tap", "vm", "attach"};
 constexpr size_t kMaxPortNameSize = 15;  // IFNAMSIZ - 1
 constexpr int64_t kMaxAgingSeconds = 1000000;
 constexpr int64_t kMaxPortMacs = 1 << 24;
 constexpr int64_t kMaxStormLimit = 100000000;
+constexpr int64_t kMinMtu = 68;  // IPv4's minimum (RFC 791)
+constexpr int64_t kMaxMtu = 65535;
 
 // What a parameter holds; each type fills one field of Args, so a method has at most one
 // parameter of each type.
 enum class ParamType {
-  kMac,         // Args::mac
-  kUnicastMac,  // Args::mac, multicast (and broadcast) refused
-  kIp,          // Args::ip
-  kVlan,        // Args::vlan
-  kPort,        // Args::port: the name of an existing port
-  kNewPort,     // Args::new_port: a name for a port to create
-  kPortKind,    // Args::port_kind
-  kSeconds,     // Args::seconds
-  kOffload,     // Args::offload: true or false
-  kMaxMacs,     // Args::max_macs: 0..16777216 (0: no limit of the port's own)
-  kStormLimit,  // Args::storm_limit: frames per second, 0..100000000 (0: off)
+  kMac,          // Args::mac
+  kUnicastMac,   // Args::mac, multicast (and broadcast) refused
+  kIp,           // Args::ip
+  kVlan,         // Args::vlan
+  kPort,         // Args::port: the name of an existing port
+  kNewPort,      // Args::new_port: a name for a port to create
+  kPortKind,     // Args::port_kind
+  kSeconds,      // Args::seconds
+  kOffload,      // Args::offload: true or false
+  kMaxMacs,      // Args::max_macs: 0..16777216 (0: no limit of the port's own)
+  kStormLimit,   // Args::storm_limit: frames per second, 0..100000000 (0: off)
+  kNetns,        // Args::link.netns: a network namespace name
+  kCreateNetns,  // Args::link.create_netns: true or false
+  kCidr,         // Args::link.address: an IPv4 or IPv6 address with a prefix length
+  kMtu,          // Args::link.mtu: 68..65535
+  kLinkMac,      // Args::link.mac: a unicast MAC for the port's interface
 };
 
 struct ParamSpec {
@@ -52,6 +62,7 @@ struct Args {
   bool offload = true;
   std::optional<size_t> max_macs;
   std::optional<uint32_t> storm_limit;
+  LinkOptions link;
 };
 
 struct Context {
@@ -138,6 +149,28 @@ Status ParseMac(const json& value, bool unicast_only, Args& args) {
   return Status::Ok();
 }
 
+// "198.18.0.1/24" or "2001:db8::1/64", written back the way inet_ntop writes the address; nullopt
+// if it is not an address with a prefix length that fits its family.
+std::optional<std::string> CanonicalCidr(std::string_view text) {
+  const size_t slash = text.find('/');
+  if (slash == std::string_view::npos || slash + 1 >= text.size()) return std::nullopt;
+  const std::string address(text.substr(0, slash));
+  const std::string_view length_text = text.substr(slash + 1);
+  unsigned length = 0;
+  auto [end, error] =
+      std::from_chars(length_text.data(), length_text.data() + length_text.size(), length);
+  if (error != std::errc() || end != length_text.data() + length_text.size()) return std::nullopt;
+  unsigned char bytes[16];
+  char written[INET6_ADDRSTRLEN];
+  for (int family : {AF_INET, AF_INET6}) {
+    if (inet_pton(family, address.c_str(), bytes) != 1) continue;
+    if (length > (family == AF_INET ? 32u : 128u)) return std::nullopt;
+    if (!inet_ntop(family, bytes, written, sizeof written)) return std::nullopt;
+    return std::string(written) + "/" + std::to_string(length);
+  }
+  return std::nullopt;
+}
+
 Status ParseParam(const ParamSpec& spec, const json& value, const Datapath& datapath, Args& args) {
   switch (spec.type) {
     case ParamType::kMac:
@@ -218,6 +251,50 @@ Status ParseParam(const ParamSpec& spec, const json& value, const Datapath& data
       args.storm_limit = static_cast<uint32_t>(*n);
       return Status::Ok();
     }
+    case ParamType::kNetns: {
+      const std::string* name = AsString(value);
+      if (!name || name->empty() || name->size() > 255 || *name == "." || *name == ".." ||
+          name->find('/') != std::string::npos) {
+        return Status::InvalidArgument("invalid network namespace name " + Describe(value) +
+                                       " (expected 1-255 characters, no '/', not . or ..)");
+      }
+      args.link.netns = *name;
+      return Status::Ok();
+    }
+    case ParamType::kCreateNetns: {
+      if (!value.is_boolean()) {
+        return Status::InvalidArgument("invalid create_netns setting " + Describe(value) +
+                                       " (expected true or false)");
+      }
+      args.link.create_netns = value.get<bool>();
+      return Status::Ok();
+    }
+    case ParamType::kCidr: {
+      const std::string* text = AsString(value);
+      std::optional<std::string> cidr = text ? CanonicalCidr(*text) : std::nullopt;
+      if (!cidr) {
+        return Status::InvalidArgument("invalid address " + Describe(value) +
+                                       " (expected ADDRESS/PREFIX, e.g. 198.18.0.1/24)");
+      }
+      args.link.address = *cidr;
+      return Status::Ok();
+    }
+    case ParamType::kMtu: {
+      const std::optional<int64_t> n = AsInteger(value);
+      if (!n || *n < kMinMtu || *n > kMaxMtu) {
+        return Status::InvalidArgument("invalid MTU " + Describe(value) +
+                                       " (expected an integer 68..65535)");
+      }
+      args.link.mtu = static_cast<uint32_t>(*n);
+      return Status::Ok();
+    }
+    case ParamType::kLinkMac: {
+      if (Status status = ParseMac(value, /*unicast_only=*/true, args); !status.ok()) {
+        return status;
+      }
+      args.link.mac = args.mac;
+      return Status::Ok();
+    }
     case ParamType::kOffload: {
       if (!value.is_boolean()) {
         return Status::InvalidArgument("invalid offload setting " + Describe(value) +
@@ -294,6 +371,7 @@ json PortJson(const Context& ctx, const PortInfo& port) {
       {"index", PortNumber(port.id)},
       {"kind", details.kind},
       {"ifname", details.ifname},
+      {"netns", details.link.netns ? json(*details.link.netns) : json(nullptr)},
       {"ifindex", details.ifindex ? json(*details.ifindex) : json(nullptr)},
       {"mac", details.mac ? json(details.mac->ToString()) : json(nullptr)},
       {"up", details.up},
@@ -316,8 +394,9 @@ json PortJson(const Context& ctx, const PortInfo& port) {
 
 json ParamsHelp(const MethodSpec& method) {
   static constexpr std::string_view kTypeNames[] = {
-      "MAC",       "unicast MAC", "IPv4",    "VLAN",      "port",       "new port name",
-      "port kind", "seconds",     "boolean", "MAC limit", "storm limit"};
+      "MAC",       "unicast MAC", "IPv4",    "VLAN",       "port",        "new port name",
+      "port kind", "seconds",     "boolean", "MAC limit",  "storm limit", "namespace name",
+      "boolean",   "CIDR",        "MTU",     "unicast MAC"};
   json params = json::array();
   for (const ParamSpec& param : method.params) {
     params.push_back({{"name", param.name},
@@ -424,11 +503,27 @@ Result<json> ShowStats(const Context& ctx) {
 
 Result<json> AddPort(const Context& ctx) {
   const std::string& name = ctx.args.new_port;
+  const std::string& kind = ctx.args.port_kind;
+  const LinkOptions& link = ctx.args.link;
   if (ctx.datapath.FindPort(name)) {
     return Status::AlreadyExists("port " + QuoteInput(name) + " already exists");
   }
+  if (kind != "tap" && (link.netns || link.address)) {
+    return Status::InvalidArgument(
+        std::string(link.netns ? "netns" : "address") + " applies to tap ports only (" +
+        (kind == "attach" ? "an " : "a ") + kind + " port's interface stays where it is: " +
+        (kind == "vm" ? "its far side is the hypervisor's" : "it is someone else's") + ")");
+  }
+  if (link.create_netns && !link.netns) {
+    return Status::InvalidArgument("create_netns needs netns (the namespace to create)");
+  }
+  if (kind != "tap" && !ctx.args.offload) {
+    return Status::InvalidArgument(
+        "offload off applies to tap ports only (the kernel finishes offloaded frames for " + kind +
+        " ports)");
+  }
   Result<PortId> id =
-      ctx.backend.AddPort(name, ctx.args.port_kind, PortOptions{.offloads = ctx.args.offload});
+      ctx.backend.AddPort(name, kind, PortOptions{.offloads = ctx.args.offload}, link);
   if (!id.ok()) return id.status();
   for (const PortInfo& port : ctx.datapath.Ports()) {
     if (port.id == *id) return PortJson(ctx, port);
@@ -504,6 +599,56 @@ Result<json> SetAging(const Context& ctx) {
   return json{{"aging", ctx.args.seconds}};
 }
 
+// A port as a config file's "ports" entry: what add-port and set-port were given, defaults left
+// out, so that `switchd --config` with it builds the same port.
+json PortConfigJson(const Context& ctx, const PortInfo& port) {
+  const PortDetails details = ctx.backend.Describe(port.id);
+  json entry = {{"name", port.name}, {"kind", details.kind}};
+  if (!port.offloads) entry["offload"] = false;
+  const LinkOptions& link = details.link;
+  if (link.netns) entry["netns"] = *link.netns;
+  if (link.create_netns) entry["create_netns"] = true;
+  if (link.address) entry["address"] = *link.address;
+  if (link.mtu) entry["mtu"] = *link.mtu;
+  if (link.mac) entry["mac"] = link.mac->ToString();
+  if (port.settings.max_macs) entry["max_macs"] = port.settings.max_macs;
+  if (port.settings.storm_limit) entry["storm_limit"] = port.settings.storm_limit;
+  return entry;
+}
+
+Result<json> ShowConfig(const Context& ctx) {
+  json ports = json::array();
+  for (const PortInfo& port : ctx.datapath.Ports()) ports.push_back(PortConfigJson(ctx, port));
+  std::vector<MacEntry> statics = ctx.datapath.mac_table().Entries();
+  std::erase_if(statics, [](const MacEntry& e) { return !e.is_static; });
+  std::sort(statics.begin(), statics.end(), [](const MacEntry& a, const MacEntry& b) {
+    return std::tuple(ToIndex(a.port), a.vlan, a.mac) < std::tuple(ToIndex(b.port), b.vlan, b.mac);
+  });
+  json macs = json::array();
+  for (const MacEntry& e : statics) {
+    if (!ctx.datapath.HasPort(e.port)) continue;
+    macs.push_back(
+        {{"mac", e.mac.ToString()}, {"port", ctx.datapath.port_name(e.port)}, {"vlan", e.vlan}});
+  }
+  std::vector<ArpBinding> bindings = ctx.datapath.arp_table().Entries();
+  std::erase_if(bindings, [](const ArpBinding& b) { return !b.is_static; });
+  std::sort(bindings.begin(), bindings.end(), [](const ArpBinding& a, const ArpBinding& b) {
+    return std::tuple(a.vlan, a.ip) < std::tuple(b.vlan, b.ip);
+  });
+  json arp = json::array();
+  for (const ArpBinding& b : bindings) {
+    arp.push_back({{"ip", b.ip.ToString()}, {"mac", b.mac.ToString()}, {"vlan", b.vlan}});
+  }
+  return json{
+      {"max_macs", ctx.datapath.mac_table().capacity()},
+      {"aging",
+       std::chrono::duration_cast<std::chrono::seconds>(ctx.datapath.aging_time()).count()},
+      {"ports", std::move(ports)},
+      {"macs", std::move(macs)},
+      {"arp", std::move(arp)},
+  };
+}
+
 Result<json> Version(const Context&) { return json{{"version", SWITCHD_VERSION}}; }
 
 Result<json> Help(const Context&) {
@@ -529,7 +674,9 @@ const std::vector<MethodSpec>& Methods() {
        {{"vlan", kVlan, kOptional}}, ShowArp},
       {"show-stats", "show table and forwarding counters", {}, ShowStats},
       {"add-port", "create or attach a port",
-       {{"name", kNewPort, kRequired}, {"kind", kPortKind, kOptional}, {"offload", kOffload, kOptional}},
+       {{"name", kNewPort, kRequired}, {"kind", kPortKind, kOptional}, {"offload", kOffload, kOptional},
+        {"netns", kNetns, kOptional}, {"create_netns", kCreateNetns, kOptional},
+        {"address", kCidr, kOptional}, {"mtu", kMtu, kOptional}, {"mac", kLinkMac, kOptional}},
        AddPort},
       {"del-port", "remove a port with its MAC entries",
        {{"name", kPort, kRequired}}, DelPort},
@@ -551,6 +698,7 @@ const std::vector<MethodSpec>& Methods() {
        {{"ip", kIp, kRequired}, {"vlan", kVlan, kOptional}}, DelArp},
       {"set-aging", "set the aging time of dynamic entries",
        {{"seconds", kSeconds, kRequired}}, SetAging},
+      {"show-config", "the running configuration, as a config file holds it", {}, ShowConfig},
       {"version", "show the daemon's version", {}, Version},
       {"help", "list the methods and their params", {}, Help},
   };

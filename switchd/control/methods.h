@@ -7,6 +7,7 @@
 // port names resolved to ports). Handlers only act on the datapath and the backend.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,17 @@
 
 namespace switchd {
 
+// How a port's interface is set up when it is added, beyond what the datapath sees (add-port's
+// netns, create_netns, address, mtu and mac params). Empty: the interface is left as it is.
+struct LinkOptions {
+  std::optional<std::string> netns;    // move the TAP into this named network namespace
+  bool create_netns = false;           // create `netns` if it does not exist
+  std::optional<std::string> address;  // CIDR, assigned to the interface (inside `netns`)
+  std::optional<uint32_t> mtu;
+  std::optional<MacAddress> mac;
+  bool operator==(const LinkOptions&) const = default;
+};
+
 // What show-ports reports about a port beyond the datapath's own state.
 struct PortDetails {
   std::string kind = "tap";
@@ -28,17 +40,20 @@ struct PortDetails {
   std::optional<int> ifindex;     // in switchd's namespace; nullopt once moved elsewhere
   std::optional<MacAddress> mac;  // the interface's MAC, if it could be read
   bool up = false;
+  LinkOptions link;  // as given to add-port (show-config reports it back)
 };
 
 // Implemented by the daemon's I/O layer (real TAPs) and by tests (fakes).
 class PortBackend {
  public:
   virtual ~PortBackend() = default;
-  // Creates or attaches the port `name` of `kind` and registers it in the datapath with
-  // `options` (offloads: the port exchanges virtio-net headers). Errors: kAlreadyExists,
-  // kInvalidArgument (bad kind), kSystem (the OS refused).
+  // Creates or attaches the port `name` of `kind` ("tap", "vm" or "attach"; the params were
+  // checked against it), sets its interface up as `link` says, and registers it in the datapath
+  // with `options` (offloads: the port exchanges virtio-net headers). Errors: kAlreadyExists,
+  // kInvalidArgument (bad kind), kNotFound (no such interface or namespace), kSystem (the OS
+  // refused). Nothing is left behind on failure.
   virtual Result<PortId> AddPort(std::string_view name, std::string_view kind,
-                                 const PortOptions& options) = 0;
+                                 const PortOptions& options, const LinkOptions& link) = 0;
   // Closes the port and unregisters it from the datapath (Datapath::RemovePort).
   virtual Status DelPort(PortId port) = 0;
   // The interface state of a registered port; called for every port by show-ports.

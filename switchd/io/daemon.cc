@@ -8,16 +8,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "switchd/control/json_rpc.h"
+#include "switchd/io/netns.h"
 
 namespace switchd {
 namespace {
-
-nlohmann::json PortParams(const PortRequest& port) {
-  return {{"name", port.name}, {"kind", port.kind}, {"offload", port.offload}};
-}
 
 DatapathConfig MakeDatapathConfig(const Config& config) {
   DatapathConfig datapath;
@@ -46,7 +44,10 @@ Daemon::~Daemon() {
   // closing a TAP this process created deletes it.
   control_.reset();
   for (auto& port : ports_) {
-    if (port) datapath_.RemovePort(port->id);
+    if (!port) continue;
+    datapath_.RemovePort(port->id);
+    ReleasePort(*port);
+    port.reset();
   }
   ports_.clear();
 }
@@ -108,7 +109,7 @@ Status Daemon::Init(const Options& options) {
   // Ports and static entries go through the control methods, so that the configuration and the
   // control socket share one validation path and one set of error messages.
   for (const PortRequest& port : config.ports) {
-    Result<nlohmann::json> result = Apply("add-port", PortParams(port));
+    Result<nlohmann::json> result = Apply("add-port", AddPortParams(port));
     if (result.ok()) {
       if (std::optional<nlohmann::json> settings = SetPortParams(port)) {
         result = Apply("set-port", *settings);
@@ -193,7 +194,7 @@ void Daemon::Reload() {
   }
   size_t ports_added = 0;
   for (const PortRequest& port : plan.ports_to_add) {
-    if (!step("add-port", PortParams(port))) continue;
+    if (!step("add-port", AddPortParams(port))) continue;
     ++ports_added;
     if (std::optional<nlohmann::json> settings = SetPortParams(port)) step("set-port", *settings);
   }
@@ -250,39 +251,175 @@ std::optional<std::string> Daemon::HandleControlLine(std::string_view line) {
 // --- Ports -----------------------------------------------------------------------------------
 
 Result<PortId> Daemon::AddPort(std::string_view name, std::string_view kind,
-                               const PortOptions& options) {
-  if (kind != "tap") {
-    return Status::InvalidArgument("invalid port kind '" + std::string(kind) + "' (expected tap)");
-  }
+                               const PortOptions& options, const LinkOptions& link) {
   if (datapath_.FindPort(name)) {
     return Status::AlreadyExists("port '" + std::string(name) + "' already exists");
   }
-  Result<Tap> tap = Tap::Open(name, options.offloads);
-  if (!tap.ok()) return tap.status();
-  Result<PortId> id = datapath_.AddPort(name, options);
-  if (!id.ok()) return id.status();
-
-  auto port =
-      std::make_unique<Port>(Port{this, *id, next_serial_++, std::string(name), std::string(kind),
-                                  std::move(*tap), nullptr, std::nullopt, std::nullopt, false});
-  if (unsigned index = if_nametoindex(port->name.c_str()); index != 0) {
-    port->ifindex = static_cast<int>(index);
-    port->mac = port->tap.HardwareAddress();
-    if (Status up = netlink_->SetLinkUp(port->ifindex.value()); up.ok()) {
-      port->up = true;
-    } else {
-      Logf(LogLevel::kWarn, "port '%s': %s", port->name.c_str(), up.message().c_str());
-    }
+  auto port = std::make_unique<Port>();
+  port->daemon = this;
+  port->serial = next_serial_++;
+  port->name = std::string(name);
+  port->kind = std::string(kind);
+  port->link = link;
+  PortOptions datapath_options = options;
+  Status opened;
+  if (kind == "tap") {
+    opened = OpenTapPort(*port, options.offloads);
+  } else if (kind == "vm" || kind == "attach") {
+    // The kernel finishes offloaded frames for a device that cannot take them.
+    datapath_options.offloads = true;
+    opened = kind == "vm" ? OpenVmPort(*port) : OpenAttachPort(*port);
+  } else {
+    opened = Status::InvalidArgument("invalid port kind '" + std::string(kind) +
+                                     "' (expected tap, vm or attach)");
   }
-  port->read_event.reset(
-      event_new(base_.get(), port->tap.fd(), EV_READ | EV_PERSIST, OnPortReadable, port.get()));
+  Result<PortId> id = opened.ok() ? datapath_.AddPort(name, datapath_options) : opened;
+  if (!id.ok()) {
+    ReleasePort(*port);
+    return id.status();
+  }
+  port->id = *id;
+  const int fd = port->tap ? port->tap->fd() : port->packet->fd();
+  port->read_event.reset(event_new(base_.get(), fd, EV_READ | EV_PERSIST,
+                                   port->tap ? OnPortReadable : OnPacketReadable, port.get()));
   event_add(port->read_event.get(), nullptr);
   size_t slot = ToIndex(*id);
   if (ports_.size() <= slot) ports_.resize(slot + 1);
-  Logf(LogLevel::kInfo, "port '%s' added (%s, %s TAP, ifindex %d)", port->name.c_str(),
-       port->kind.c_str(), port->tap.created() ? "new" : "existing", port->ifindex.value_or(0));
+  std::string where = port->ifindex ? "ifindex " + std::to_string(*port->ifindex)
+                                    : "namespace " + port->link.netns.value_or("?");
+  const char* origin = port->tap ? (port->tap->created() ? "new TAP" : "existing TAP")
+                       : port->kind == "vm"
+                           ? (port->owns_interface ? "new persistent TAP" : "existing TAP")
+                           : "existing interface";
+  Logf(LogLevel::kInfo, "port '%s' added (%s, %s, %s)", port->name.c_str(), port->kind.c_str(),
+       origin, where.c_str());
   ports_[slot] = std::move(port);
   return *id;
+}
+
+Status Daemon::OpenTapPort(Port& port, bool offloads) {
+  Result<Tap> tap = Tap::Open(port.name, offloads);
+  if (!tap.ok()) return tap.status();
+  port.tap.emplace(std::move(*tap));
+  const unsigned index = if_nametoindex(port.name.c_str());
+  if (index == 0) return Status::Ok();  // cannot happen: the TAP was just opened here
+  port.ifindex = static_cast<int>(index);
+  if (Status set = netlink_->SetLinkAttributes(*port.ifindex, port.link.mtu, port.link.mac);
+      !set.ok()) {
+    return Status(set.code(), "port '" + port.name + "': " + set.message());
+  }
+  port.mac = port.tap->HardwareAddress();
+  if (port.link.netns) return MoveIntoNamespace(port);
+  if (Status up = netlink_->SetLinkUp(*port.ifindex); up.ok()) {
+    port.up = true;
+  } else {
+    Logf(LogLevel::kWarn, "port '%s': %s", port.name.c_str(), up.message().c_str());
+  }
+  if (port.link.address) {
+    if (Status added = netlink_->AddAddress(*port.ifindex, *port.link.address); !added.ok()) {
+      return Status(added.code(), "port '" + port.name + "': " + added.message());
+    }
+  }
+  return Status::Ok();
+}
+
+Status Daemon::MoveIntoNamespace(Port& port) {
+  const std::string& netns = *port.link.netns;
+  auto fail = [&](const Status& status) {
+    return Status(status.code(), "port '" + port.name + "': " + status.message());
+  };
+  Result<UniqueFd> fd = OpenNetns(netns);
+  bool created = false;
+  if (!fd.ok() && fd.status().code() == ErrorCode::kNotFound && port.link.create_netns) {
+    fd = CreateNetns(netns);
+    created = fd.ok();
+    if (created) {
+      created_netns_.insert(netns);
+      Logf(LogLevel::kInfo, "network namespace '%s' created", netns.c_str());
+    }
+  }
+  if (!fd.ok()) return fail(fd.status());
+  if (Status moved = netlink_->MoveToNamespace(*port.ifindex, fd->get()); !moved.ok()) {
+    return fail(moved);
+  }
+  port.ifindex.reset();  // no longer in our namespace
+  Result<NetlinkClient> inside = NetlinkClient::ConnectIn(fd->get());
+  if (!inside.ok()) return fail(inside.status());
+  if (created) {
+    // A new namespace's loopback starts down; a lab host expects it up, as after boot.
+    if (Result<LinkState> lo = inside->GetLink("lo"); lo.ok()) (void)inside->SetLinkUp(lo->ifindex);
+  }
+  // A namespace may name the interface differently only if it was renamed there; we just moved it.
+  Result<LinkState> link = inside->GetLink(port.name);
+  if (!link.ok()) return fail(link.status());
+  if (Status up = inside->SetLinkUp(link->ifindex); !up.ok()) return fail(up);
+  port.up = true;
+  if (port.link.address) {
+    if (Status added = inside->AddAddress(link->ifindex, *port.link.address); !added.ok()) {
+      return fail(added);
+    }
+  }
+  return Status::Ok();
+}
+
+Status Daemon::OpenVmPort(Port& port) {
+  Result<bool> created = Tap::CreatePersistent(port.name);
+  if (!created.ok()) return created.status();
+  port.owns_interface = *created;
+  Result<LinkState> link = netlink_->GetLink(port.name);
+  if (!link.ok()) return link.status();
+  port.ifindex = link->ifindex;
+  if (Status set = netlink_->SetLinkAttributes(link->ifindex, port.link.mtu, port.link.mac);
+      !set.ok()) {
+    return Status(set.code(), "port '" + port.name + "': " + set.message());
+  }
+  // The host's own IPv6 stack would otherwise give the TAP a link-local address and talk to the
+  // guest past the switch (router solicitations, MLD reports). Best effort.
+  if (port.owns_interface) {
+    if (FILE* f =
+            std::fopen(("/proc/sys/net/ipv6/conf/" + port.name + "/disable_ipv6").c_str(), "w")) {
+      std::fputs("1", f);
+      std::fclose(f);
+    }
+  }
+  if (Status up = netlink_->SetLinkUp(link->ifindex); !up.ok()) return up;
+  port.up = true;
+  port.mac = port.link.mac ? port.link.mac : link->mac;
+  Result<PacketSocket> packet = PacketSocket::Open(link->ifindex, port.name);
+  if (!packet.ok()) return packet.status();
+  port.packet.emplace(std::move(*packet));
+  if (!packet_batch_) packet_batch_ = std::make_unique<PacketBatch>(kReadBatch);
+  return Status::Ok();
+}
+
+Status Daemon::OpenAttachPort(Port& port) {
+  Result<LinkState> link = netlink_->GetLink(port.name);
+  if (!link.ok()) {
+    if (link.status().code() != ErrorCode::kNotFound) return link.status();
+    return Status::NotFound("no interface '" + port.name +
+                            "' to attach (attach takes an existing interface, e.g. a veth end: "
+                            "ip link add " +
+                            port.name + " type veth peer name PEER)");
+  }
+  for (const auto& other : ports_) {
+    if (other && other->ifindex == link->ifindex) {
+      return Status::AlreadyExists("interface '" + port.name + "' is port '" + other->name +
+                                   "' already");
+    }
+  }
+  port.ifindex = link->ifindex;
+  if (Status set = netlink_->SetLinkAttributes(link->ifindex, port.link.mtu, port.link.mac);
+      !set.ok()) {
+    return Status(set.code(), "port '" + port.name + "': " + set.message());
+  }
+  if (Status up = netlink_->SetLinkUp(link->ifindex); !up.ok()) return up;
+  port.up = true;
+  port.mac = port.link.mac ? port.link.mac : link->mac;
+  Result<PacketSocket> packet = PacketSocket::Open(link->ifindex, port.name);
+  if (!packet.ok()) return packet.status();
+  port.packet.emplace(std::move(*packet));
+  if (!packet_batch_) packet_batch_ = std::make_unique<PacketBatch>(kReadBatch);
+  return Status::Ok();
 }
 
 Status Daemon::DelPort(PortId id) {
@@ -296,11 +433,51 @@ PortDetails Daemon::Describe(PortId id) const {
   Port* port = FindPort(id);
   if (!port) return details;
   details.kind = port->kind;
-  details.ifname = port->tap.CurrentName().value_or(port->name);
+  details.link = port->link;
+  std::optional<std::string> ifname;
+  if (port->tap) {
+    ifname = port->tap->CurrentName();
+  } else if (port->ifindex) {
+    char buffer[IF_NAMESIZE];
+    if (if_indextoname(*port->ifindex, buffer)) ifname = buffer;
+  }
+  details.ifname = ifname.value_or(port->name);
   details.ifindex = port->ifindex;
   details.mac = port->mac;
   details.up = port->up;
   return details;
+}
+
+bool Daemon::IsAttached(const Port& port) {
+  if (port.tap) return port.tap->IsAttached();
+  char buffer[IF_NAMESIZE];
+  return port.ifindex && if_indextoname(*port.ifindex, buffer) != nullptr;
+}
+
+void Daemon::ReleasePort(Port& port) {
+  port.read_event.reset();
+  port.tap.reset();  // a TAP this process created goes with its descriptor
+  port.packet.reset();
+  if (port.owns_interface && port.ifindex) {
+    if (Status deleted = netlink_->DeleteLink(*port.ifindex); !deleted.ok()) {
+      Logf(LogLevel::kWarn, "port '%s': %s", port.name.c_str(), deleted.message().c_str());
+    }
+    port.owns_interface = false;
+  }
+  if (port.link.netns && created_netns_.count(*port.link.netns)) {
+    const std::string& netns = *port.link.netns;
+    const bool used = std::any_of(ports_.begin(), ports_.end(), [&](const auto& other) {
+      return other && other.get() != &port && other->link.netns == netns;
+    });
+    if (!used) {
+      if (Status deleted = DeleteNetns(netns); deleted.ok()) {
+        Logf(LogLevel::kInfo, "network namespace '%s' deleted", netns.c_str());
+      } else {
+        Logf(LogLevel::kWarn, "%s", deleted.message().c_str());
+      }
+      created_netns_.erase(netns);
+    }
+  }
 }
 
 Daemon::Port* Daemon::FindPort(PortId id) const {
@@ -318,6 +495,7 @@ void Daemon::RemovePort(PortId id, const char* reason) {
   if (!port) return;
   Logf(LogLevel::kInfo, "port '%s' %s", port->name.c_str(), reason);
   datapath_.RemovePort(id);
+  ReleasePort(*port);
   ports_[ToIndex(id)].reset();
 }
 
@@ -335,14 +513,17 @@ void Daemon::OnDeferredRemoval(int, short, void* arg) {
     Port* port = self->FindPort(id);
     if (!port || port->serial != serial) continue;
     port->removal_pending = false;
-    if (!port->tap.IsAttached()) self->RemovePort(id, "removed: its TAP was deleted");
+    if (!IsAttached(*port)) {
+      self->RemovePort(id, port->tap ? "removed: its TAP was deleted"
+                                     : "removed: its interface was deleted or moved away");
+    }
   }
   self->pending_removals_.clear();
 }
 
 void Daemon::CheckPorts() {
   for (auto& port : ports_) {
-    if (port && !port->tap.IsAttached()) ScheduleRemoval(*port);
+    if (port && !IsAttached(*port)) ScheduleRemoval(*port);
   }
 }
 
@@ -353,7 +534,7 @@ void Daemon::OnPortReadable(int fd, short, void* arg) {
   Daemon* self = port->daemon;
   Time now = Clock::now();
   std::span<std::byte> buffer(self->frame_buffer_);
-  const size_t header = port->tap.offloads() ? kVnetHeaderSize : 0;
+  const size_t header = port->tap->offloads() ? kVnetHeaderSize : 0;
   // A port woken again soon after its last wake-up is busy: drain it (up to a batch) to save
   // wake-ups. A quiet port gets one read, sparing the read that would only return EAGAIN, which
   // is a syscall of latency on every ping. Level-triggered events bring back anything left over.
@@ -379,7 +560,7 @@ void Daemon::OnPortReadable(int fd, short, void* arg) {
     if (n < 0 && errno == EAGAIN) return;
     // EBADFD: the TAP was deleted. Anything else: check the TAP; a detached one is removed, and
     // its read event is freed with it, so this callback does not spin.
-    if (!port->tap.IsAttached()) {
+    if (!IsAttached(*port)) {
       event_del(port->read_event.get());
       self->ScheduleRemoval(*port);
     }
@@ -387,20 +568,54 @@ void Daemon::OnPortReadable(int fd, short, void* arg) {
   }
 }
 
+void Daemon::OnPacketReadable(int fd, short, void* arg) {
+  auto* port = static_cast<Port*>(arg);
+  Daemon* self = port->daemon;
+  PacketBatch& batch = *self->packet_batch_;
+  // One recvmmsg takes what is waiting, up to a batch: no extra call for a quiet port.
+  const int n = batch.Receive(fd, kReadBatch);
+  if (n < 0) {
+    // ENETDOWN: the interface went down (or away; the link monitor and CheckPorts tell which).
+    if (errno == ENETDOWN) port->up = false;
+    if (!IsAttached(*port)) {
+      event_del(port->read_event.get());
+      self->ScheduleRemoval(*port);
+    }
+    return;
+  }
+  const Time now = Clock::now();
+  port->last_wakeup = now;
+  for (int i = 0; i < n; ++i) {
+    std::span<std::byte> frame = batch.frame(static_cast<size_t>(i));
+    if (frame.size() < kVnetHeaderSize) {
+      // Truncated (larger than any frame we take): counted with the malformed ones.
+      self->datapath_.Receive(port->id, {}, now);
+      continue;
+    }
+    self->datapath_.Receive(port->id, frame.subspan(kVnetHeaderSize), now, ReadVnetHeader(frame));
+  }
+}
+
 bool Daemon::Send(PortId id, std::span<const std::byte> frame, const VnetHeader& vnet) {
   Port* port = FindPort(id);
   if (!port) return false;
+  if (port->packet) {
+    if (port->packet->Send(frame, vnet)) return true;
+    if (errno == ENETDOWN) port->up = false;
+    if (errno == ENXIO || errno == ENODEV) ScheduleRemoval(*port);
+    return false;
+  }
   ssize_t n;
   size_t expected = frame.size();
-  if (port->tap.offloads()) {
+  if (port->tap->offloads()) {
     std::array<std::byte, kVnetHeaderSize> header;
     WriteVnetHeader(vnet, header);
     iovec parts[2] = {{header.data(), header.size()},
                       {const_cast<std::byte*>(frame.data()), frame.size()}};
     expected += header.size();
-    n = ::writev(port->tap.fd(), parts, 2);
+    n = ::writev(port->tap->fd(), parts, 2);
   } else {
-    n = ::write(port->tap.fd(), frame.data(), frame.size());
+    n = ::write(port->tap->fd(), frame.data(), frame.size());
   }
   if (n == static_cast<ssize_t>(expected)) return true;
   if (n < 0) {
@@ -454,8 +669,9 @@ void Daemon::OnLinkEvent(const LinkEvent& event) {
         if (event.mac) port->mac = event.mac;
         return;
       }
-      // RTM_DELLINK: deleted, or moved into another namespace. Only the descriptor can tell.
-      if (port->tap.IsAttached()) {
+      // RTM_DELLINK: deleted, or moved into another namespace. Only a TAP's descriptor can tell;
+      // a packet socket cannot follow its interface elsewhere, so such a port goes either way.
+      if (port->tap && port->tap->IsAttached()) {
         port->ifindex.reset();
         Logf(LogLevel::kInfo, "port '%s': TAP moved to another network namespace; still switching",
              port->name.c_str());
@@ -466,8 +682,8 @@ void Daemon::OnLinkEvent(const LinkEvent& event) {
     }
     // A TAP that comes back into our namespace gets its ifindex back. The name alone could be
     // another interface's; the descriptor says where the TAP really is.
-    if (!port->ifindex && event.kind == LinkEvent::Kind::kNew &&
-        port->tap.CurrentName() == event.name && port->tap.InOurNamespace()) {
+    if (port->tap && !port->ifindex && event.kind == LinkEvent::Kind::kNew &&
+        port->tap->CurrentName() == event.name && port->tap->InOurNamespace()) {
       port->ifindex = event.ifindex;
       port->up = (event.flags & IFF_UP) != 0;
       if (event.mac) port->mac = event.mac;

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@
 #include "switchd/io/event_loop.h"
 #include "switchd/io/log.h"
 #include "switchd/io/netlink.h"
+#include "switchd/io/packet_socket.h"
 #include "switchd/io/tap.h"
 
 namespace switchd {
@@ -64,8 +66,8 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   void Reload();
 
   // PortBackend
-  Result<PortId> AddPort(std::string_view name, std::string_view kind,
-                         const PortOptions& options) override;
+  Result<PortId> AddPort(std::string_view name, std::string_view kind, const PortOptions& options,
+                         const LinkOptions& link) override;
   Status DelPort(PortId port) override;
   PortDetails Describe(PortId port) const override;
 
@@ -82,13 +84,18 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   void OnArpChanged(const ArpBinding& binding, MacAddress old_mac) override;
 
  private:
+  // A port is reached one of two ways: through a TAP descriptor the switch holds (kind tap), or
+  // through an interface's kernel side with a packet socket (kinds vm and attach).
   struct Port {
     Daemon* daemon = nullptr;
     PortId id = kNoPort;
     uint64_t serial = 0;  // tells a port from a later one that reused its id
     std::string name;
     std::string kind;
-    Tap tap;
+    LinkOptions link;                    // as add-port was given it
+    std::optional<Tap> tap;              // kind tap
+    std::optional<PacketSocket> packet;  // kinds vm and attach
+    bool owns_interface = false;         // vm: switchd created the persistent TAP; deleted with it
     EventPtr read_event;
     std::optional<int> ifindex;  // in our namespace; nullopt once moved away
     std::optional<MacAddress> mac;
@@ -102,6 +109,19 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   Result<nlohmann::json> Apply(std::string_view method, const nlohmann::json& params);
   std::optional<std::string> HandleControlLine(std::string_view line);
   Port* FindPort(PortId id) const;
+  // Open the port's interface for each kind; on failure, ReleasePort undoes what was done.
+  Status OpenTapPort(Port& port, bool offloads);
+  Status OpenVmPort(Port& port);
+  Status OpenAttachPort(Port& port);
+  // Moves a tap port's TAP into its namespace (created if asked and missing), brings it up there
+  // and gives it its address.
+  Status MoveIntoNamespace(Port& port);
+  // Whether the port's interface still exists (a TAP's descriptor is attached; an interface
+  // reached by packet socket still has its ifindex).
+  static bool IsAttached(const Port& port);
+  // Closes the port's descriptors and deletes what switchd created for it: a vm port's TAP, a
+  // namespace no other port uses. The datapath must no longer know the port.
+  void ReleasePort(Port& port);
   void RemovePort(PortId id, const char* reason);
   void ScheduleRemoval(Port& port);
   void CheckPorts();
@@ -109,6 +129,7 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   std::string PortName(PortId id) const;
 
   static void OnPortReadable(int fd, short events, void* arg);
+  static void OnPacketReadable(int fd, short events, void* arg);
   static void OnTimer(int fd, short events, void* arg);
   static void OnSignal(int signal, short events, void* arg);
   static void OnReloadSignal(int signal, short events, void* arg);
@@ -133,6 +154,8 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   RateLimiter move_log_limit_{10};
   RateLimiter debug_log_limit_{20};
   std::vector<std::byte> frame_buffer_;
+  std::unique_ptr<PacketBatch> packet_batch_;  // allocated with the first packet-socket port
+  std::set<std::string> created_netns_;        // namespaces switchd created, deleted when unused
   Time slow_control_end_{};  // when the last control request that took kBusyInterval or more ended
   std::optional<std::string> config_file_;
   Config file_config_;  // what the file asked for when it was last read successfully

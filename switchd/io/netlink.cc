@@ -1,12 +1,20 @@
 #include "switchd/io/netlink.h"
 
+#include <fcntl.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netlink/msg.h>
+#include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/rtnl.h>
+#include <sched.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "switchd/io/unique_fd.h"
 
 namespace switchd {
 namespace {
@@ -17,6 +25,16 @@ struct LinkDeleter {
 using LinkPtr = std::unique_ptr<rtnl_link, LinkDeleter>;
 
 std::string NlError(int err) { return nl_geterror(err); }
+
+struct AddrDeleter {
+  void operator()(nl_addr* addr) const { nl_addr_put(addr); }
+};
+using AddrPtr = std::unique_ptr<nl_addr, AddrDeleter>;
+
+struct RtnlAddrDeleter {
+  void operator()(rtnl_addr* addr) const { rtnl_addr_put(addr); }
+};
+using RtnlAddrPtr = std::unique_ptr<rtnl_addr, RtnlAddrDeleter>;
 
 struct DrainContext {
   const std::function<void(const LinkEvent&)>* on_event;
@@ -56,6 +74,22 @@ Result<NetlinkClient> NetlinkClient::Connect() {
   return NetlinkClient(std::move(sock));
 }
 
+Result<NetlinkClient> NetlinkClient::ConnectIn(int netns_fd) {
+  UniqueFd home(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!home)
+    return Status::System(std::string("cannot open our network namespace: ") + strerror(errno));
+  if (setns(netns_fd, CLONE_NEWNET) < 0) {
+    return Status::System(std::string("cannot enter the network namespace: ") + strerror(errno));
+  }
+  Result<NetlinkClient> client = Connect();
+  // Back home before anything else happens on this thread; failing that, nothing is safe.
+  if (setns(home.get(), CLONE_NEWNET) < 0) {
+    std::perror("switchd: cannot return to its network namespace");
+    std::abort();
+  }
+  return client;
+}
+
 Status NetlinkClient::SetLinkUp(int ifindex) {
   rtnl_link* raw = nullptr;
   if (int err = rtnl_link_get_kernel(sock_.get(), ifindex, nullptr, &raw); err < 0) {
@@ -67,6 +101,93 @@ Status NetlinkClient::SetLinkUp(int ifindex) {
   rtnl_link_set_flags(change.get(), IFF_UP);
   if (int err = rtnl_link_change(sock_.get(), current.get(), change.get(), 0); err < 0) {
     return Status::System("cannot bring up link " + std::to_string(ifindex) + ": " + NlError(err));
+  }
+  return Status::Ok();
+}
+
+Result<LinkState> NetlinkClient::GetLink(const std::string& name) {
+  rtnl_link* raw = nullptr;
+  if (int err = rtnl_link_get_kernel(sock_.get(), 0, name.c_str(), &raw); err < 0) {
+    if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV) {
+      return Status::NotFound("no interface '" + name + "'");
+    }
+    return Status::System("cannot read interface '" + name + "': " + NlError(err));
+  }
+  LinkPtr link(raw);
+  LinkState state;
+  state.ifindex = rtnl_link_get_ifindex(link.get());
+  state.flags = rtnl_link_get_flags(link.get());
+  if (nl_addr* addr = rtnl_link_get_addr(link.get()); addr && nl_addr_get_len(addr) == 6) {
+    state.mac = MacAddress::FromBytes(
+        std::as_bytes(std::span(static_cast<const char*>(nl_addr_get_binary_addr(addr)), 6)));
+  }
+  return state;
+}
+
+Status NetlinkClient::SetLinkAttributes(int ifindex, std::optional<uint32_t> mtu,
+                                        std::optional<MacAddress> mac) {
+  if (!mtu && !mac) return Status::Ok();
+  rtnl_link* raw = nullptr;
+  if (int err = rtnl_link_get_kernel(sock_.get(), ifindex, nullptr, &raw); err < 0) {
+    return Status::System("cannot read link " + std::to_string(ifindex) + ": " + NlError(err));
+  }
+  LinkPtr current(raw);
+  LinkPtr change(rtnl_link_alloc());
+  if (!change) return Status::System("cannot allocate a link object");
+  if (mtu) rtnl_link_set_mtu(change.get(), *mtu);
+  AddrPtr address;
+  if (mac) {
+    address.reset(nl_addr_build(AF_LLC, mac->bytes().data(), 6));
+    if (!address) return Status::System("cannot allocate an address object");
+    rtnl_link_set_addr(change.get(), address.get());
+  }
+  if (int err = rtnl_link_change(sock_.get(), current.get(), change.get(), 0); err < 0) {
+    std::string what = mtu && mac ? "MTU and MAC" : mtu ? "MTU" : "MAC";
+    return Status::System("cannot set the " + what + " of link " + std::to_string(ifindex) + ": " +
+                          NlError(err));
+  }
+  return Status::Ok();
+}
+
+Status NetlinkClient::MoveToNamespace(int ifindex, int netns_fd) {
+  LinkPtr change(rtnl_link_alloc());
+  if (!change) return Status::System("cannot allocate a link object");
+  rtnl_link_set_ifindex(change.get(), ifindex);
+  rtnl_link_set_ns_fd(change.get(), netns_fd);
+  // RTM_NEWLINK on an existing link (not NLM_F_CREATE) changes it: here, its namespace.
+  if (int err = rtnl_link_change(sock_.get(), change.get(), change.get(), 0); err < 0) {
+    return Status::System("cannot move link " + std::to_string(ifindex) +
+                          " to the namespace: " + NlError(err));
+  }
+  return Status::Ok();
+}
+
+Status NetlinkClient::AddAddress(int ifindex, const std::string& cidr) {
+  nl_addr* raw = nullptr;
+  if (int err = nl_addr_parse(cidr.c_str(), AF_UNSPEC, &raw); err < 0) {
+    return Status::InvalidArgument("invalid address '" + cidr + "': " + NlError(err));
+  }
+  AddrPtr local(raw);
+  RtnlAddrPtr address(rtnl_addr_alloc());
+  if (!address) return Status::System("cannot allocate an address object");
+  rtnl_addr_set_ifindex(address.get(), ifindex);
+  rtnl_addr_set_family(address.get(), nl_addr_get_family(local.get()));
+  if (int err = rtnl_addr_set_local(address.get(), local.get()); err < 0) {
+    return Status::InvalidArgument("invalid address '" + cidr + "': " + NlError(err));
+  }
+  // An address the interface has already (a persistent TAP's, kept from an earlier run) is fine.
+  if (int err = rtnl_addr_add(sock_.get(), address.get(), 0); err < 0 && err != -NLE_EXIST) {
+    return Status::System("cannot add address " + cidr + ": " + NlError(err));
+  }
+  return Status::Ok();
+}
+
+Status NetlinkClient::DeleteLink(int ifindex) {
+  LinkPtr link(rtnl_link_alloc());
+  if (!link) return Status::System("cannot allocate a link object");
+  rtnl_link_set_ifindex(link.get(), ifindex);
+  if (int err = rtnl_link_delete(sock_.get(), link.get()); err < 0) {
+    return Status::System("cannot delete link " + std::to_string(ifindex) + ": " + NlError(err));
   }
   return Status::Ok();
 }

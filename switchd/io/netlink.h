@@ -8,6 +8,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -23,12 +24,32 @@ struct NlSockDeleter {
 };
 using NlSockPtr = std::unique_ptr<nl_sock, NlSockDeleter>;
 
+struct LinkState {
+  int ifindex = 0;
+  unsigned flags = 0;  // IFF_UP, IFF_RUNNING ...
+  std::optional<MacAddress> mac;
+};
+
 class NetlinkClient {
  public:
-  // Connects a NETLINK_ROUTE socket for requests.
+  // Connects a NETLINK_ROUTE socket for requests, in this process's network namespace.
   static Result<NetlinkClient> Connect();
-  // Sets IFF_UP on the link `ifindex` in this process's namespace.
+  // Connects one whose requests act in the network namespace `netns_fd` (a socket belongs to the
+  // namespace it was created in; the thread enters that namespace for the call only).
+  static Result<NetlinkClient> ConnectIn(int netns_fd);
+
+  // Sets IFF_UP on the link `ifindex` in the socket's namespace.
   Status SetLinkUp(int ifindex);
+  // The link `name` as the kernel reports it, or kNotFound.
+  Result<LinkState> GetLink(const std::string& name);
+  // Sets the MTU and/or the MAC address of link `ifindex` (what is given).
+  Status SetLinkAttributes(int ifindex, std::optional<uint32_t> mtu, std::optional<MacAddress> mac);
+  // Moves link `ifindex` into the network namespace `netns_fd`. The link arrives there down.
+  Status MoveToNamespace(int ifindex, int netns_fd);
+  // Adds the address `cidr` ("198.18.0.1/24", "2001:db8::1/64") to link `ifindex`.
+  Status AddAddress(int ifindex, const std::string& cidr);
+  // Deletes link `ifindex`.
+  Status DeleteLink(int ifindex);
 
  private:
   explicit NetlinkClient(NlSockPtr sock) : sock_(std::move(sock)) {}

@@ -64,6 +64,19 @@ Result<Tap> Tap::Open(std::string_view name, bool offloads) {
   return Tap(std::move(fd), !existed, offloads);
 }
 
+Result<bool> Tap::CreatePersistent(std::string_view name) {
+  const bool existed = if_nametoindex(std::string(name).c_str()) != 0;
+  // Opening attaches to an existing persistent TAP or creates one; either way this descriptor is
+  // the only one, and TUNSETPERSIST keeps the interface when it closes.
+  Result<Tap> tap = Open(name, /*offloads=*/false);
+  if (!tap.ok()) return tap.status();
+  if (ioctl(tap->fd(), TUNSETPERSIST, 1) < 0) {
+    return Status::System("cannot make TAP '" + std::string(name) +
+                          "' persistent: " + strerror(errno));
+  }
+  return !existed;
+}
+
 bool Tap::InOurNamespace() const {
   UniqueFd device_ns(ioctl(fd_.get(), TUNGETDEVNETNS));
   if (!device_ns) return false;

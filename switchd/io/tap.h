@@ -27,6 +27,10 @@ class Tap {
   // Creates TAP `name`, or attaches to an existing persistent TAP of that name. Errors (kSystem)
   // carry the strerror text, e.g. "cannot open TAP 'tap0': Device or resource busy".
   static Result<Tap> Open(std::string_view name, bool offloads);
+  // Makes sure a persistent TAP `name` exists, leaving no descriptor open on it, so that another
+  // program (a hypervisor) can open it. Returns true if it was created, false if a persistent TAP
+  // of that name was there already. The interface outlives this process; delete it with netlink.
+  static Result<bool> CreatePersistent(std::string_view name);
 
   int fd() const { return fd_.get(); }
   // True if this process created the interface (it goes away when the TAP is closed).

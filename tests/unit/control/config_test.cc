@@ -93,6 +93,40 @@ TEST(ConfigTest, LoadFileReportsMissingFileAndBadJson) {
   std::filesystem::remove(path);
 }
 
+TEST(ConfigTest, FileMayExplainItselfWithComments) {
+  std::filesystem::path path = std::filesystem::temp_directory_path() / "switchd-comments.json";
+  std::ofstream(path) << "// a lab\n{\n  /* two hosts */ \"ports\": [\n"
+                         "    {\"name\": \"h1\", \"netns\": \"lab-h1\"},  // the first\n"
+                         "    \"h2\"\n  ]\n}\n";
+  Result<Config> config = LoadConfigFile(path);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  ASSERT_EQ(config->ports.size(), 2u);
+  EXPECT_EQ(config->ports[0].link, json({{"netns", "lab-h1"}}));
+  std::filesystem::remove(path);
+}
+
+TEST(ConfigTest, PortEntriesTakeTheInterfaceOptions) {
+  Result<Config> config = ParseConfig(json::parse(R"({"ports": [
+      {"name": "h1", "netns": "lab", "create_netns": true, "address": "198.18.0.1/24",
+       "mtu": 1400, "mac": "02:00:00:00:00:01", "max_macs": 10},
+      {"name": "vm0", "kind": "vm"}]})"));
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(AddPortParams(config->ports[0]), json::parse(R"({"name": "h1", "kind": "tap",
+      "offload": true, "netns": "lab", "create_netns": true, "address": "198.18.0.1/24",
+      "mtu": 1400, "mac": "02:00:00:00:00:01"})"));
+  EXPECT_EQ(SetPortParams(config->ports[0]), json::parse(R"({"port": "h1", "max_macs": 10})"));
+  EXPECT_TRUE(ValidateConfig(*config, {}, 8192).ok());
+  // A port whose interface set-up changed must be re-created: a reload says so.
+  Config changed = *config;
+  changed.ports[0].link["address"] = "198.18.0.9/24";
+  EXPECT_TRUE(changed.ports[0].NeedsRestartFrom(config->ports[0]));
+  Result<Config> unknown = ParseConfig(json::parse(R"({"ports": [{"name": "h1", "ns": "x"}]})"));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().message(),
+            "config: unknown key 'ns' in ports[0] (expected name, kind, offload, netns, "
+            "create_netns, address, mtu, mac, max_macs, storm_limit)");
+}
+
 TEST(ConfigTest, ReadsSocketGroupAndChecksLogLevel) {
   Result<Config> config = ParseConfig(json::parse(R"({"socket_group": "netadmin"})"));
   ASSERT_TRUE(config.ok()) << config.status().message();
@@ -166,7 +200,13 @@ TEST(ValidateConfigTest, NamesTheEntryAndQuotesTheMethodsError) {
   const Case cases[] = {
       {R"({"ports": ["tap0", "a/b"]})", "config: ports[1]: invalid port name 'a/b'"},
       {R"({"ports": ["tap0", "tap0"]})", "config: ports[1]: port 'tap0' already exists"},
-      {R"({"ports": ["vm0:vm"]})", "config: ports[0]: unsupported port kind 'vm'"},
+      {R"({"ports": ["br0:bridge"]})", "config: ports[0]: unsupported port kind 'bridge'"},
+      {R"({"ports": [{"name": "h1", "netns": "a/b"}]})",
+       "config: ports[0]: invalid network namespace name 'a/b'"},
+      {R"({"ports": [{"name": "h1", "netns": "lab", "address": "198.18.0.1"}]})",
+       "config: ports[0]: invalid address '198.18.0.1' (expected ADDRESS/PREFIX"},
+      {R"({"ports": [{"name": "vm0", "kind": "vm", "netns": "lab"}]})",
+       "config: ports[0]: netns applies to tap ports only"},
       {R"({"ports": ["tap0"], "macs": [{"mac": "02:00:00:00:00:01", "port": "tap9"}]})",
        "config: macs[0]: unknown port 'tap9'"},
       {R"({"ports": ["tap0"], "macs": [{"mac": "zz:00", "port": "tap0"}]})",

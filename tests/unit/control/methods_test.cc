@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "switchd/control/config.h"
 #include "switchd/control/json_rpc.h"
 #include "switchd/control/protocol.h"
 #include "tests/helpers/frames.h"
@@ -28,14 +29,19 @@ class FakePortBackend : public PortBackend {
  public:
   explicit FakePortBackend(Datapath& datapath) : datapath_(datapath) {}
 
-  Result<PortId> AddPort(std::string_view name, std::string_view kind,
-                         const PortOptions& options) override {
+  Result<PortId> AddPort(std::string_view name, std::string_view kind, const PortOptions& options,
+                         const LinkOptions& link) override {
     added.emplace_back(name);
     if (!fail_with.ok()) return fail_with;
     Result<PortId> id = datapath_.AddPort(name, options);
     if (id.ok()) {
-      details[*id] = PortDetails{std::string(kind), std::string(name), 100 + int(ToIndex(*id)),
-                                 Mac(0x100 + ToIndex(*id)), true};
+      details[*id] = PortDetails{std::string(kind),
+                                 std::string(name),
+                                 100 + int(ToIndex(*id)),
+                                 Mac(0x100 + ToIndex(*id)),
+                                 true,
+                                 link};
+      links.push_back(link);
     }
     return id;
   }
@@ -54,6 +60,7 @@ class FakePortBackend : public PortBackend {
 
   std::map<PortId, PortDetails> details;
   std::vector<std::string> added;
+  std::vector<LinkOptions> links;  // what each AddPort call was given
   std::vector<PortId> deleted;
   Status fail_with;
 
@@ -68,7 +75,7 @@ class MethodsTest : public ::testing::Test {
 
   // Adds a port through the backend, as add-port would, and returns its id.
   PortId AddPort(std::string_view name) {
-    Result<PortId> id = backend_.AddPort(name, "tap", PortOptions{});
+    Result<PortId> id = backend_.AddPort(name, "tap", PortOptions{}, LinkOptions{});
     EXPECT_TRUE(id.ok()) << id.status().message();
     return id.ok() ? *id : kNoPort;
   }
@@ -112,10 +119,10 @@ class MethodsTest : public ::testing::Test {
 // ---- The table.
 
 TEST_F(MethodsTest, TableHasEveryDocumentedMethod) {
-  const std::vector<std::string> expected = {"show-ports", "show-macs",  "show-arp", "show-stats",
-                                             "add-port",   "del-port",   "set-port", "add-mac",
-                                             "del-mac",    "flush-macs", "add-arp",  "del-arp",
-                                             "set-aging",  "version",    "help"};
+  const std::vector<std::string> expected = {"show-ports", "show-macs",   "show-arp", "show-stats",
+                                             "add-port",   "del-port",    "set-port", "add-mac",
+                                             "del-mac",    "flush-macs",  "add-arp",  "del-arp",
+                                             "set-aging",  "show-config", "version",  "help"};
   EXPECT_EQ(methods_.MethodNames(), expected);
   for (const std::string& name : expected) EXPECT_TRUE(methods_.HasMethod(name)) << name;
   EXPECT_FALSE(methods_.HasMethod("show-mac"));
@@ -228,13 +235,28 @@ TEST_F(MethodsTest, ShowPortsMergesDatapathAndBackend) {
 
   const json ports = Ok("show-ports");
   ASSERT_EQ(ports.size(), 2u);
-  EXPECT_EQ(ports[0], json({{"name", "tap0"},   {"index", 1},         {"kind", "tap"},
-                            {"ifname", "tap0"}, {"ifindex", 100},     {"mac", "02:00:00:00:01:00"},
-                            {"up", true},       {"offload", false},   {"vlan", 1},
-                            {"rx_packets", 2},  {"rx_bytes", 120},    {"tx_packets", 0},
-                            {"tx_bytes", 0},    {"drops", 4},         {"rx_dropped", 0},
-                            {"tx_dropped", 4},  {"macs", 2},          {"max_macs", 0},
-                            {"storm_limit", 0}, {"storm_dropped", 0}, {"unlearned", 0}}));
+  EXPECT_EQ(ports[0], json({{"name", "tap0"},
+                            {"index", 1},
+                            {"kind", "tap"},
+                            {"ifname", "tap0"},
+                            {"netns", nullptr},
+                            {"ifindex", 100},
+                            {"mac", "02:00:00:00:01:00"},
+                            {"up", true},
+                            {"offload", false},
+                            {"vlan", 1},
+                            {"rx_packets", 2},
+                            {"rx_bytes", 120},
+                            {"tx_packets", 0},
+                            {"tx_bytes", 0},
+                            {"drops", 4},
+                            {"rx_dropped", 0},
+                            {"tx_dropped", 4},
+                            {"macs", 2},
+                            {"max_macs", 0},
+                            {"storm_limit", 0},
+                            {"storm_dropped", 0},
+                            {"unlearned", 0}}));
   EXPECT_EQ(ports[1].at("name"), "tap1");
   EXPECT_EQ(ports[1].at("index"), 2);
   EXPECT_EQ(ports[1].at("tx_packets"), 2);  // the two broadcasts were flooded to it
@@ -244,7 +266,7 @@ TEST_F(MethodsTest, ShowPortsMergesDatapathAndBackend) {
 
 TEST_F(MethodsTest, ShowPortsReportsAPortMovedToAnotherNamespace) {
   const PortId tap0 = AddPort("tap0");
-  backend_.details[tap0] = PortDetails{"tap", "eth0", std::nullopt, std::nullopt, false};
+  backend_.details[tap0] = PortDetails{"tap", "eth0", std::nullopt, std::nullopt, false, {}};
   const json port = Ok("show-ports")[0];
   EXPECT_EQ(port.at("name"), "tap0");
   EXPECT_EQ(port.at("ifname"), "eth0");
@@ -455,10 +477,114 @@ TEST_F(MethodsTest, AddPortTurnsOffloadsOnUnlessAskedNotTo) {
 }
 
 TEST_F(MethodsTest, AddPortListsValidKinds) {
-  EXPECT_EQ(InvalidParams("add-port", {{"name", "vm0"}, {"kind", "vm"}}),
-            "unsupported port kind 'vm' (valid kinds: tap)");
+  EXPECT_EQ(InvalidParams("add-port", {{"name", "br0"}, {"kind", "bridge"}}),
+            "unsupported port kind 'bridge' (valid kinds: tap, vm, attach)");
   InvalidParams("add-port", {{"name", "vm0"}, {"kind", 1}});
   EXPECT_TRUE(backend_.added.empty());
+  EXPECT_EQ(Ok("add-port", {{"name", "vm0"}, {"kind", "vm"}}).at("kind"), "vm");
+  EXPECT_EQ(Ok("add-port", {{"name", "veth1"}, {"kind", "attach"}}).at("kind"), "attach");
+}
+
+TEST_F(MethodsTest, AddPortPassesInterfaceOptionsToTheBackend) {
+  const json port = Ok("add-port", {{"name", "h1"},
+                                    {"netns", "lab-h1"},
+                                    {"create_netns", true},
+                                    {"address", "198.18.0.1/24"},
+                                    {"mtu", 9000},
+                                    {"mac", "02:AA:00:00:00:01"}});
+  EXPECT_EQ(port.at("netns"), "lab-h1");
+  ASSERT_EQ(backend_.links.size(), 1u);
+  const LinkOptions& link = backend_.links[0];
+  EXPECT_EQ(link.netns, "lab-h1");
+  EXPECT_TRUE(link.create_netns);
+  EXPECT_EQ(link.address, "198.18.0.1/24");
+  EXPECT_EQ(link.mtu, 9000u);
+  EXPECT_EQ(link.mac, MacAddress::Parse("02:aa:00:00:00:01"));
+}
+
+TEST_F(MethodsTest, AddPortWritesAddressesTheWayTheKernelDoes) {
+  Ok("add-port", {{"name", "h1"}, {"address", "2001:DB8:0:0::1/64"}});
+  Ok("add-port", {{"name", "h2"}, {"address", "198.18.0.2/32"}});
+  ASSERT_EQ(backend_.links.size(), 2u);
+  EXPECT_EQ(backend_.links[0].address, "2001:db8::1/64");
+  EXPECT_EQ(backend_.links[1].address, "198.18.0.2/32");
+}
+
+TEST_F(MethodsTest, AddPortRefusesBadInterfaceOptions) {
+  EXPECT_EQ(InvalidParams("add-port", {{"name", "h1"}, {"address", "198.18.0.1/33"}}),
+            "invalid address '198.18.0.1/33' (expected ADDRESS/PREFIX, e.g. 198.18.0.1/24)");
+  InvalidParams("add-port", {{"name", "h1"}, {"address", "198.18.0.1/"}});
+  InvalidParams("add-port", {{"name", "h1"}, {"address", "198.18.0/24"}});
+  InvalidParams("add-port", {{"name", "h1"}, {"address", "198.18.0.1/2x"}});
+  InvalidParams("add-port", {{"name", "h1"}, {"address", "::1/129"}});
+  EXPECT_EQ(InvalidParams("add-port", {{"name", "h1"}, {"mtu", 67}}),
+            "invalid MTU 67 (expected an integer 68..65535)");
+  InvalidParams("add-port", {{"name", "h1"}, {"mtu", 65536}});
+  InvalidParams("add-port", {{"name", "h1"}, {"mtu", "1500"}});
+  EXPECT_EQ(InvalidParams("add-port", {{"name", "h1"}, {"mac", "01:00:5e:00:00:01"}}),
+            "multicast MAC address '01:00:5e:00:00:01' cannot be added (expected a unicast "
+            "address)");
+  EXPECT_EQ(InvalidParams("add-port", {{"name", "h1"}, {"netns", ".."}}),
+            "invalid network namespace name '..' (expected 1-255 characters, no '/', not . or ..)");
+  InvalidParams("add-port", {{"name", "h1"}, {"netns", ""}});
+  InvalidParams("add-port", {{"name", "h1"}, {"create_netns", "yes"}, {"netns", "x"}});
+  EXPECT_EQ(InvalidParams("add-port", {{"name", "h1"}, {"create_netns", true}}),
+            "create_netns needs netns (the namespace to create)");
+  EXPECT_EQ(InvalidParams("add-port", {{"name", "vm0"}, {"kind", "vm"}, {"netns", "lab"}}),
+            "netns applies to tap ports only (a vm port's interface stays where it is: its far "
+            "side is the hypervisor's)");
+  EXPECT_EQ(
+      InvalidParams("add-port", {{"name", "v1"}, {"kind", "attach"}, {"address", "198.18.0.1/24"}}),
+      "address applies to tap ports only (an attach port's interface stays where it is: it is "
+      "someone else's)");
+  InvalidParams("add-port", {{"name", "vm0"}, {"kind", "vm"}, {"offload", false}});
+  EXPECT_TRUE(backend_.added.empty());
+}
+
+// ---- show-config.
+
+TEST_F(MethodsTest, ShowConfigHoldsWhatWasConfiguredAndNothingLearned) {
+  Ok("add-port", {{"name", "h1"},
+                  {"netns", "lab-h1"},
+                  {"create_netns", true},
+                  {"address", "198.18.0.1/24"},
+                  {"mtu", 1400}});
+  Ok("add-port", {{"name", "vm0"}, {"kind", "vm"}});
+  Ok("add-port", {{"name", "t2"}, {"offload", false}});
+  Ok("set-port", {{"port", "t2"}, {"max_macs", 10}, {"storm_limit", 500}});
+  Ok("add-mac", {{"mac", "02:00:00:00:00:01"}, {"port", "h1"}});
+  Ok("add-arp", {{"ip", "198.18.0.9"}, {"mac", "02:00:00:00:00:09"}, {"vlan", 1}});
+  Ok("set-aging", {{"seconds", 60}});
+  Learn(*datapath_.FindPort("vm0"), Mac(7), At(10));  // learned: not configuration
+
+  const json config = Ok("show-config");
+  EXPECT_EQ(config, json::parse(R"({
+    "max_macs": 8192, "aging": 60,
+    "ports": [
+      {"name": "h1", "kind": "tap", "netns": "lab-h1", "create_netns": true,
+       "address": "198.18.0.1/24", "mtu": 1400},
+      {"name": "vm0", "kind": "vm"},
+      {"name": "t2", "kind": "tap", "offload": false, "max_macs": 10, "storm_limit": 500}],
+    "macs": [{"mac": "02:00:00:00:00:01", "port": "h1", "vlan": 1}],
+    "arp": [{"ip": "198.18.0.9", "mac": "02:00:00:00:00:09", "vlan": 1}]})"));
+}
+
+TEST_F(MethodsTest, ShowConfigParsesBackAsTheSameConfiguration) {
+  Ok("add-port", {{"name", "h1"},
+                  {"netns", "lab-h1"},
+                  {"address", "198.18.0.1/24"},
+                  {"mac", "02:00:00:00:00:aa"}});
+  Ok("set-port", {{"port", "h1"}, {"max_macs", 5}});
+  Ok("add-mac", {{"mac", "02:00:00:00:00:01"}, {"port", "h1"}, {"vlan", 7}});
+  const json saved = Ok("show-config");
+  Result<Config> config = ParseConfig(saved);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  ASSERT_EQ(config->ports.size(), 1u);
+  EXPECT_EQ(AddPortParams(config->ports[0]),
+            json::parse(R"({"name": "h1", "kind": "tap", "offload": true, "netns": "lab-h1",
+                            "address": "198.18.0.1/24", "mac": "02:00:00:00:00:aa"})"));
+  EXPECT_EQ(SetPortParams(config->ports[0]), json::parse(R"({"port": "h1", "max_macs": 5})"));
+  EXPECT_TRUE(ValidateConfig(*config, {}, 8192).ok());
 }
 
 TEST_F(MethodsTest, AddPortPassesOnTheBackendsError) {

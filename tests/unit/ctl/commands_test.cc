@@ -41,6 +41,10 @@ struct CallCase {
   json params;
 };
 
+constexpr std::string_view kAddPortUsage =
+    "add-port NAME [--kind KIND] [--offload on|off] [--netns NS] [--create-netns] [--address "
+    "CIDR] [--mtu N] [--mac MAC]";
+
 TEST(CommandsTest, ParsesEveryCommandToItsMethodAndParams) {
   const std::vector<CallCase> cases = {
       {{"show-ports"}, "show-ports", json::object()},
@@ -89,6 +93,20 @@ TEST(CommandsTest, ParsesEveryCommandToItsMethodAndParams) {
       {{"set-port", "tap0", "storm-limit", "500"},
        "set-port",
        {{"port", "tap0"}, {"storm_limit", 500}}},
+      {{"add-port", "h1", "--netns", "lab-h1", "--create-netns", "--address", "198.18.0.1/24",
+        "--mtu", "9000", "--mac", "02:AA:00:00:00:01"},
+       "add-port",
+       {{"name", "h1"},
+        {"netns", "lab-h1"},
+        {"create_netns", true},
+        {"address", "198.18.0.1/24"},
+        {"mtu", 9000},
+        {"mac", "02:aa:00:00:00:01"}}},
+      {{"add-port", "veth1", "--kind=attach", "--mtu=68"},
+       "add-port",
+       {{"name", "veth1"}, {"kind", "attach"}, {"mtu", 68}}},
+      {{"show-config"}, "show-config", json::object()},
+      {{"save", "lab.json"}, "show-config", json::object()},
   };
   std::set<std::string> covered;
   for (const CallCase& c : cases) {
@@ -98,10 +116,11 @@ TEST(CommandsTest, ParsesEveryCommandToItsMethodAndParams) {
     const CommandLine& line = std::get<CommandLine>(parsed);
     EXPECT_EQ(line.action, CommandLine::Action::kCall) << c.args[0];
     ASSERT_NE(line.command, nullptr);
-    EXPECT_EQ(line.command->name, c.method);
+    EXPECT_EQ(line.command->name, c.args[0]);
+    EXPECT_EQ(MethodOf(*line.command), c.method);
     EXPECT_EQ(line.params, c.params) << c.args[0];
     EXPECT_FALSE(line.json);
-    covered.insert(c.method);
+    covered.insert(std::string(line.command->name));
   }
   for (const CommandSpec& command : Commands()) {
     if (command.name == "help") continue;
@@ -210,12 +229,14 @@ TEST(CommandsTest, ReportsUsageErrorsWithExitTwo) {
        "missing N for 'max-macs' (usage: switchctl set-port PORT SETTING VALUE...)"},
       {{"add-port"},
        ExitCode::kUsage,
-       "missing NAME for 'add-port' (usage: switchctl add-port NAME [--kind KIND] [--offload "
-       "on|off])"},
+       "missing NAME for 'add-port' (usage: switchctl " + std::string(kAddPortUsage) + ")"},
       {{"add-port", "tap0", "--kind"},
        ExitCode::kUsage,
-       "missing KIND for '--kind' (usage: switchctl add-port NAME [--kind KIND] [--offload "
-       "on|off])"},
+       "missing KIND for '--kind' (usage: switchctl " + std::string(kAddPortUsage) + ")"},
+      {{"add-port", "h1", "--create-netns=yes"},
+       ExitCode::kUsage,
+       "option '--create-netns' takes no value (usage: switchctl " + std::string(kAddPortUsage) +
+           ")"},
       {{"del-mac", "02:00:00:00:00:01", "--vlan", "1", "--vlan", "2"},
        ExitCode::kUsage,
        "option '--vlan' given twice (usage: switchctl del-mac MAC [--vlan N])"},
@@ -292,6 +313,15 @@ TEST(CommandsTest, ReportsInvalidValuesWithExitOne) {
       {{"add-port", "tap0", "--offload", "yes"},
        ExitCode::kFailure,
        "invalid setting 'yes' (expected on or off)"},
+      {{"add-port", "tap0", "--mtu", "67"},
+       ExitCode::kFailure,
+       "invalid MTU '67' (expected an integer 68..65535)"},
+      {{"add-port", "tap0", "--mtu", "65536"},
+       ExitCode::kFailure,
+       "invalid MTU '65536' (expected an integer 68..65535)"},
+      {{"add-port", "tap0", "--mac", "02:00:00:00:00"},
+       ExitCode::kFailure,
+       "invalid MAC address '02:00:00:00:00' (expected aa:bb:cc:dd:ee:ff)"},
       {{"show-macs", "--vlan", "4095"},
        ExitCode::kFailure,
        "invalid VLAN '4095' (expected an integer 1..4094)"},
@@ -343,7 +373,7 @@ TEST(CommandsTest, UsageLinesComeFromTheTable) {
       "show-macs [PORT] [--vlan N]",
       "show-arp [--vlan N]",
       "show-stats",
-      "add-port NAME [--kind KIND] [--offload on|off]",
+      std::string(kAddPortUsage),
       "set-port PORT SETTING VALUE...",
       "del-port NAME",
       "add-mac MAC PORT [--vlan N]",
@@ -352,6 +382,8 @@ TEST(CommandsTest, UsageLinesComeFromTheTable) {
       "add-arp IP MAC [--vlan N]",
       "del-arp IP [--vlan N]",
       "set-aging SECONDS",
+      "show-config",
+      "save FILE",
       "version",
       "help [COMMAND]",
   };

@@ -205,4 +205,32 @@ TEST(RenderTest, JsonIsOneLineAndNeverThrowsOnBadUtf8) {
 }
 
 }  // namespace
+TEST(RenderTest, ConfigListsScalarsThenPortsNameFirstThenEntries) {
+  const nlohmann::json config = nlohmann::json::parse(R"({
+      "arp": [{"ip": "198.18.0.1", "mac": "02:00:00:00:00:01", "vlan": 1}],
+      "macs": [], "max_macs": 8192, "aging": 300,
+      "ports": [{"netns": "lab", "kind": "tap", "name": "h1"}]})");
+  EXPECT_EQ(RenderConfig(config),
+            "{\n"
+            "  \"max_macs\": 8192,\n"
+            "  \"aging\": 300,\n"
+            "  \"ports\": [\n"
+            "    {\n"
+            "      \"name\": \"h1\",\n"
+            "      \"kind\": \"tap\",\n"
+            "      \"netns\": \"lab\"\n"
+            "    }\n"
+            "  ],\n"
+            "  \"macs\": [],\n"
+            "  \"arp\": [\n"
+            "    {\n"
+            "      \"ip\": \"198.18.0.1\",\n"
+            "      \"mac\": \"02:00:00:00:00:01\",\n"
+            "      \"vlan\": 1\n"
+            "    }\n"
+            "  ]\n"
+            "}\n");
+  EXPECT_EQ(nlohmann::json::parse(RenderConfig(config)), config);
+}
+
 }  // namespace switchd::ctl

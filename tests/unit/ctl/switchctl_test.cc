@@ -1,5 +1,7 @@
 #include "ctl/switchctl.h"
 
+#include <cstdio>
+#include <fstream>
 #include <initializer_list>
 #include <sstream>
 #include <stdexcept>
@@ -136,6 +138,43 @@ TEST_F(SwitchctlTest, FailedOutputIsAFailure) {
   out_.setstate(std::ios::badbit);
   EXPECT_EQ(Run({"show-ports"}), 1);
   EXPECT_EQ(err_.str(), "switchctl: cannot write the output\n");
+}
+
+TEST_F(SwitchctlTest, SaveWritesTheRunningConfigurationToTheFile) {
+  answer_ = json::parse(R"({"aging": 300, "ports": [{"name": "h1", "kind": "tap"}]})");
+  const std::string path = ::testing::TempDir() + "switchctl_save_test.json";
+  std::remove(path.c_str());
+  EXPECT_EQ(Run({"save", path}), 0) << err_.str();
+  EXPECT_EQ(method_, "show-config");
+  EXPECT_EQ(params_, json::object());
+  EXPECT_EQ(out_.str(), "");
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  EXPECT_EQ(json::parse(text.str()), *answer_);
+  EXPECT_NE(text.str().find("\n  \"ports\""), std::string::npos) << "indented for people";
+  std::remove(path.c_str());
+}
+
+TEST_F(SwitchctlTest, SaveToDashPrintsTheConfiguration) {
+  answer_ = json::parse(R"({"ports": []})");
+  EXPECT_EQ(Run({"save", "-"}), 0);
+  EXPECT_EQ(json::parse(out_.str()), *answer_);
+}
+
+TEST_F(SwitchctlTest, SaveToAnUnwritablePathFailsWithOneLine) {
+  answer_ = json::parse(R"({"ports": []})");
+  EXPECT_EQ(Run({"save", "/nonexistent-dir/lab.json"}), 1);
+  EXPECT_EQ(err_.str(),
+            "switchctl: cannot write '/nonexistent-dir/lab.json': No such file or directory\n");
+}
+
+TEST_F(SwitchctlTest, SaveWritesNothingWhenTheDaemonFails) {
+  answer_ = Status::NotFound("switchd is not running");
+  const std::string path = ::testing::TempDir() + "switchctl_save_failed.json";
+  std::remove(path.c_str());
+  EXPECT_EQ(Run({"save", path}), 1);
+  EXPECT_FALSE(std::ifstream(path).good());
 }
 
 }  // namespace
