@@ -76,7 +76,8 @@ class VmPortTest(harness.SwitchTestCase):
         cls.guest_dir = guest.ensure_built()
         with open(os.path.join(cls.guest_dir, "guest.json")) as f:
             kernel = json.load(f)["kernel"]
-        sys.stderr.write("guest: kernel %s in %s (ready in %.1f s)\n" % (kernel, cls.guest_dir, time.monotonic() - start))
+        sys.stderr.write(
+            "guest: kernel %s in %s (build-guest: %.1f s)\n" % (kernel, cls.guest_dir, time.monotonic() - start))
 
     def setUp(self):
         super().setUp()
@@ -129,11 +130,12 @@ class VmPortTest(harness.SwitchTestCase):
         harness.wait_until(lambda: "Serving HTTP" in output() or proc.poll() is not None, 10)
         self.assertIn("Serving HTTP", output(), "the HTTP server in %s did not start" % host.ns)
 
-    def boot(self, n):
-        """Boots the guest on the vm port; returns it ready. QEMU is killed at cleanup whatever happens."""
+    def boot(self, n, offloads=True):
+        """Boots the guest on the vm port, its TAP opened with vnet_hdr=on (offloads) or off; returns it
+        ready. QEMU is killed at cleanup whatever happens."""
         log = os.path.join(self.files, "console-%d.log" % n)
         g = guest.Guest(self.guest_dir, self.vm, self.guest_mac, "%s/24" % self.guest_ip, peer=self.tap_host.ip,
-                        log_path=log)
+                        log_path=log, vnet_hdr=offloads)
         self.addCleanup(self.stop_guest, g, n)
         g.start()
         info = g.wait_ready(BOOT_TIMEOUT)
@@ -146,10 +148,12 @@ class VmPortTest(harness.SwitchTestCase):
             (VIRTIO_NET_F_GUEST_TSO4, "GUEST_TSO4"),
             (VIRTIO_NET_F_HOST_TSO4, "HOST_TSO4"),
         ):
-            self.assertTrue(
+            self.assertEqual(
                 len(bits) > bit and bits[bit] == "1",
-                "the guest's virtio-net did not get VIRTIO_NET_F_%s (features %s): is the TAP opened with "
-                "vnet_hdr=on? Without it the test would not exercise offloads" % (name, bits),
+                offloads,
+                "the guest's virtio-net %s VIRTIO_NET_F_%s (features %s) with vnet_hdr=%s: the test would "
+                "not exercise what it says"
+                % ("did not get" if offloads else "got", name, bits, "on" if offloads else "off"),
             )
         return g
 
@@ -207,7 +211,7 @@ class VmPortTest(harness.SwitchTestCase):
         )
         return out.split()[0]
 
-    def check_guest_to_host(self, host, want):
+    def check_guest_to_host(self, host, want, offloads=True):
         """The host fetches the guest's file over TCP: the guest's TSO frames with partial checksums
         go to the host through the vm port."""
         got = os.path.join(self.files, "from-guest")
@@ -226,10 +230,11 @@ class VmPortTest(harness.SwitchTestCase):
         os.unlink(got)
         # The guest really sent TSO frames (bigger than the MTU), so the switch had to carry them.
         per_frame = (bytes1 - bytes0) / max(1, packets1 - packets0)
-        self.assertGreater(per_frame, 1600, "the guest sent no TSO frames (%.0f bytes per frame)" % per_frame)
+        if offloads:
+            self.assertGreater(per_frame, 1600, "the guest sent no TSO frames (%.0f bytes per frame)" % per_frame)
         return seconds, per_frame
 
-    def check_guest(self, g, n):
+    def check_guest(self, g, n, offloads=True):
         for host in self.hosts:
             self.check_ping(g, host)
         self.check_tables()
@@ -237,7 +242,7 @@ class VmPortTest(harness.SwitchTestCase):
         mib = FILE_SIZE / 1048576
         for host in self.hosts:
             down = self.check_host_to_guest(g, host)
-            up, per_frame = self.check_guest_to_host(host, want)
+            up, per_frame = self.check_guest_to_host(host, want, offloads)
             sys.stderr.write(
                 "  boot %d, %s host: ping both ways; %.0f MiB host->guest in %.2f s, %.0f MiB guest->host in "
                 "%.2f s (%.0f bytes per guest frame)\n" % (n, self.kind(host), mib, down, mib, up, per_frame)
@@ -265,6 +270,18 @@ class VmPortTest(harness.SwitchTestCase):
         self.assertEqual(self.daemon.stop(), 0, self.daemon.log_tail())
         self.assertFalse(harness.link_exists(self.vm), "switchd left the vm port's TAP %s behind" % self.vm)
         self.assertTrue(harness.link_exists(self.veth), "switchd deleted the attached veth %s" % self.veth)
+
+    # vnet_hdr=off: the TAP takes no GSO frames, so what the hosts send in 64 KB segments must be cut
+    # to the MTU on the way to the guest (by the kernel or by the switch). Known bug, reported with
+    # this test: the packet socket's PACKET_QDISC_BYPASS makes the kernel drop a GSO frame for a
+    # device without TSO instead of segmenting it (packet_direct_xmit drops what validate_xmit_skb
+    # changed), so the host -> guest transfer stalls while ping works. Without the bypass it passes.
+    # Remove expectedFailure with the fix: an unexpected success fails the run.
+    @unittest.expectedFailure
+    def test_guest_without_offloads(self):
+        g = self.boot(1, offloads=False)
+        self.check_guest(g, 1, offloads=False)
+        self.assertEqual(g.poweroff(30), 0, g.console())
 
 
 if __name__ == "__main__":

@@ -56,9 +56,10 @@ def _set_pdeathsig():
 
 
 class Guest:
-    """One QEMU process running the tiny guest on an existing TAP `tap` (opened with vnet_hdr=on)."""
+    """One QEMU process running the tiny guest on an existing TAP `tap`, opened with vnet_hdr=on
+    (offloads: the guest sends and takes partial checksums and TSO/GSO frames) unless vnet_hdr=False."""
 
-    def __init__(self, directory, tap, mac, ip_cidr, peer=None, log_path=None, memory_mb=256):
+    def __init__(self, directory, tap, mac, ip_cidr, peer=None, log_path=None, memory_mb=256, vnet_hdr=True):
         self.dir = directory
         self.tap = tap
         self.mac = mac
@@ -66,6 +67,7 @@ class Guest:
         self.peer = peer
         self.log_path = log_path
         self.memory_mb = memory_mb
+        self.vnet_hdr = vnet_hdr
         self.proc = None
         self.lines = []  # console lines so far, without line ends
         self._cond = threading.Condition()
@@ -86,7 +88,8 @@ class Guest:
             "-initrd", os.path.join(self.dir, "initramfs.cpio.gz"),
             "-append", append,
             "-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con",
-            "-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no,vnet_hdr=on" % self.tap,
+            "-netdev",
+            "tap,id=n0,ifname=%s,script=no,downscript=no,vnet_hdr=%s" % (self.tap, "on" if self.vnet_hdr else "off"),
             # romfile=: no iPXE option ROM, the kernel is booted directly.
             "-device", "virtio-net-pci,netdev=n0,mac=%s,romfile=" % self.mac,
         ]
