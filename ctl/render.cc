@@ -228,22 +228,40 @@ std::string RenderStats(const json& result) {
   }};
   TableSection(block, "ARP table", Field(result, "arp"), kArpCounters);
 
-  block.Title("frames:");
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kFrameCounters = {{
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 9> kFrameCounters = {{
+      {"rx_packets", "received"},
+      {"rx_bytes", "received bytes"},
+      {"tx_packets", "sent"},
+      {"tx_bytes", "sent bytes"},
       {"unicast_forwarded", "unicast forwarded"},
       {"flooded", "flooded"},
       {"unknown_unicast", "unknown unicast"},
+      {"gso_segmented", "GSO segmented"},
+      {"checksums_completed", "checksums completed"},
+  }};
+  // Drops by reason, under their sum; rx_dropped and tx_dropped (the sums per direction) are for
+  // scripts.
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kDropCounters = {{
       {"malformed", "malformed"},
-      {"vlan_dropped", "VLAN dropped"},
-      {"local_dropped", "local dropped"},
+      {"vlan_dropped", "VLAN"},
+      {"local_dropped", "local"},
+      {"storm_dropped", "storm"},
+      {"tx_failed", "tx failed"},
+      {"offload_dropped", "offload"},
   }};
   const json& frames = Field(result, "frames");
-  std::vector<std::string_view> known_frames;
+  std::vector<std::string_view> known_frames = {"dropped", "rx_dropped", "tx_dropped"};
+  for (const auto& [key, label] : kFrameCounters) known_frames.push_back(key);
+  for (const auto& [key, label] : kDropCounters) known_frames.push_back(key);
+  block.Title("frames:");
   for (const auto& [key, label] : kFrameCounters) {
     block.Item(std::string(label), FormatCell(Field(frames, key)));
-    known_frames.push_back(key);
   }
   block.Rest(frames, known_frames);
+  block.Title("dropped: " + FormatCell(Field(frames, "dropped")));
+  for (const auto& [key, label] : kDropCounters) {
+    block.Item(std::string(label), FormatCell(Field(frames, key)));
+  }
 
   block.Title("aging: " + FormatCell(Field(result, "aging")) + " s");
   block.Title("ports: " + FormatCell(Field(result, "ports")));

@@ -17,7 +17,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: switchd [--socket PATH] [--socket-group GROUP] [--port NAME[:KIND]]...\n"
     "               [--config FILE] [--log-level debug|info|warn|error] [--max-macs N]\n"
-    "               [--aging SECONDS]\n"
+    "               [--aging SECONDS] [--metrics ADDR:PORT]\n"
     "\n"
     "A userspace Layer-2 switch between TAP devices, driven by switchctl.\n"
     "\n"
@@ -31,6 +31,8 @@ constexpr const char* kUsage =
     "  -l, --log-level LEVEL debug, info (default), warn or error\n"
     "      --max-macs N      MAC table size (default 8192)\n"
     "      --aging SECONDS   aging time of learned MACs and ARP bindings (default 300)\n"
+    "      --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+    "                        (IPv4 or [IPv6], e.g. 127.0.0.1:9100; port 0: any free one)\n"
     "  -h, --help            this help\n"
     "  -V, --version         print the version\n";
 
@@ -51,7 +53,7 @@ bool ParseInteger(const char* text, int64_t min, int64_t max, int64_t* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  enum { kMaxMacs = 1000, kAging };
+  enum { kMaxMacs = 1000, kAging, kMetrics };
   const option long_options[] = {
       {"socket", required_argument, nullptr, 's'},
       {"socket-group", required_argument, nullptr, 'g'},
@@ -60,6 +62,7 @@ int main(int argc, char** argv) {
       {"log-level", required_argument, nullptr, 'l'},
       {"max-macs", required_argument, nullptr, kMaxMacs},
       {"aging", required_argument, nullptr, kAging},
+      {"metrics", required_argument, nullptr, kMetrics},
       {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, 'V'},
       {nullptr, 0, nullptr, 0},
@@ -108,6 +111,14 @@ int main(int argc, char** argv) {
                             "' (expected seconds from 1 to 1000000)");
         }
         command_line.aging_seconds = value;
+        break;
+      }
+      case kMetrics: {
+        command_line.metrics = switchd::ParseMetricsAddress(optarg);
+        if (!command_line.metrics) {
+          return UsageError("invalid --metrics '" + std::string(optarg) + "' (expected " +
+                            std::string(switchd::kMetricsAddressForm) + ")");
+        }
         break;
       }
       case 'h':

@@ -1,5 +1,7 @@
 #include "switchd/control/config.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -181,6 +183,35 @@ json AddPortParams(const PortRequest& port) {
   return params;
 }
 
+std::string MetricsAddress::ToString() const {
+  const bool ipv6 = host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::optional<MetricsAddress> ParseMetricsAddress(std::string_view text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string_view host = text.substr(0, colon);
+  const std::string_view port = text.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  const int number = std::stoi(std::string(port));
+  if (number > 65535) return std::nullopt;
+  MetricsAddress address;
+  address.port = static_cast<uint16_t>(number);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+    in6_addr ipv6;
+    if (inet_pton(AF_INET6, std::string(host).c_str(), &ipv6) != 1) return std::nullopt;
+  } else if (!Ipv4Address::Parse(host)) {
+    return std::nullopt;
+  }
+  address.host = std::string(host);
+  return address;
+}
+
 std::optional<json> SetPortParams(const PortRequest& port) {
   if (port.settings.empty()) return std::nullopt;
   json params = port.settings;
@@ -230,6 +261,11 @@ Result<Config> ParseConfig(const json& document) {
         return Invalid(key, "a whole number of seconds from 1 to 1000000", value);
       }
       config.aging_seconds = value.get<int64_t>();
+    } else if (key == "metrics") {
+      std::optional<MetricsAddress> address =
+          value.is_string() ? ParseMetricsAddress(value.get<std::string>()) : std::nullopt;
+      if (!address) return Invalid(key, std::string(kMetricsAddressForm), value);
+      config.metrics = std::move(*address);
     } else if (key == "ports") {
       if (!value.is_array()) return Invalid(key, "a list", value);
       for (size_t i = 0; i < value.size(); ++i) {
@@ -248,7 +284,7 @@ Result<Config> ParseConfig(const json& document) {
     } else {
       return Status::InvalidArgument("config: unknown key '" + key +
                                      "' (expected socket, socket_group, log_level, max_macs, "
-                                     "aging, ports, macs, arp)");
+                                     "aging, metrics, ports, macs, arp)");
     }
   }
   return config;
@@ -292,6 +328,7 @@ Config Merge(const Config& file, const Config& command_line) {
   if (command_line.log_level) merged.log_level = command_line.log_level;
   if (command_line.max_macs) merged.max_macs = command_line.max_macs;
   if (command_line.aging_seconds) merged.aging_seconds = command_line.aging_seconds;
+  if (command_line.metrics) merged.metrics = command_line.metrics;
   merged.ports.insert(merged.ports.end(), command_line.ports.begin(), command_line.ports.end());
   merged.macs.insert(merged.macs.end(), command_line.macs.begin(), command_line.macs.end());
   merged.arp.insert(merged.arp.end(), command_line.arp.begin(), command_line.arp.end());
@@ -368,6 +405,7 @@ ConfigDiff Diff(const Config& old, const Config& next) {
   diff.log_level_changed = old.log_level != next.log_level;
   diff.max_macs_changed = old.max_macs != next.max_macs;
   diff.aging_changed = old.aging_seconds != next.aging_seconds;
+  diff.metrics_changed = old.metrics != next.metrics;
   return diff;
 }
 
@@ -433,6 +471,10 @@ ReloadPlan PlanReload(const Config& old_file, const Config& next_file, const Con
     plan.warnings.push_back(
         "'socket_group' cannot change without a restart; keeping the "
         "socket's group");
+  }
+  if (diff.metrics_changed && !command_line.metrics) {
+    plan.warnings.push_back(
+        "'metrics' cannot change without a restart; the metrics endpoint stays where it is");
   }
   return plan;
 }

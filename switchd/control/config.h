@@ -8,6 +8,7 @@
 //   "log_level": "info",
 //   "max_macs": 8192,
 //   "aging": 300,
+//   "metrics": "127.0.0.1:9100",
 //   "ports": ["tap0", {"name": "tap1", "kind": "tap"}],
 //   "macs": [{"mac": "02:00:00:00:00:01", "port": "tap0", "vlan": 1}],
 //   "arp": [{"ip": "198.18.0.1", "mac": "02:00:00:00:00:01", "vlan": 1}]
@@ -53,12 +54,31 @@ nlohmann::json AddPortParams(const PortRequest& port);
 // The set-port params for `port`'s settings, or nullopt when it has none.
 std::optional<nlohmann::json> SetPortParams(const PortRequest& port);
 
+// Where the Prometheus metrics endpoint listens (--metrics, "metrics"): a numeric IPv4 or IPv6
+// address and a TCP port (0: one the kernel picks).
+struct MetricsAddress {
+  std::string host;  // "127.0.0.1" or "::1": numeric, IPv6 without brackets
+  uint16_t port = 0;
+
+  // "127.0.0.1:9100" or "[::1]:9100".
+  std::string ToString() const;
+  bool operator==(const MetricsAddress&) const = default;
+};
+
+// Parses "IPv4:PORT" or "[IPv6]:PORT" (PORT 0..65535). Nullopt for anything else, host names
+// included: the endpoint is bound to an address, never resolved.
+std::optional<MetricsAddress> ParseMetricsAddress(std::string_view text);
+// What ParseMetricsAddress accepts, for error messages.
+inline constexpr std::string_view kMetricsAddressForm =
+    "ADDR:PORT with a numeric IPv4 or [IPv6] address, e.g. 127.0.0.1:9100 or [::1]:9100";
+
 struct Config {
   std::optional<std::string> socket;
   std::optional<std::string> socket_group;  // group that owns the control socket (mode 0660)
   std::optional<std::string> log_level;
   std::optional<size_t> max_macs;
   std::optional<int64_t> aging_seconds;
+  std::optional<MetricsAddress> metrics;  // the Prometheus endpoint; none without it
   std::vector<PortRequest> ports;
   // Static entries, kept as the params of the control methods that add them ("add-mac",
   // "add-arp"), so that the config and the control socket share one validation path.
@@ -83,7 +103,8 @@ Result<Config> ReadConfigFile(const std::string& path);
 Result<PortRequest> ParsePortArgument(std::string_view text);
 
 // The configuration the daemon runs with: `file`, with the command line's ports added after the
-// file's and its scalars (socket, socket_group, log_level, max_macs, aging) taking precedence.
+// file's and its scalars (socket, socket_group, log_level, max_macs, aging, metrics) taking
+// precedence.
 Config Merge(const Config& file, const Config& command_line);
 
 // Checks that `config`'s ports and static entries would be accepted by the control methods
@@ -112,6 +133,7 @@ struct ConfigDiff {
   bool log_level_changed = false;
   bool max_macs_changed = false;
   bool aging_changed = false;
+  bool metrics_changed = false;
 };
 
 // `old` and `next` must have passed ValidateConfig (entries that do not parse compare as text).

@@ -376,7 +376,7 @@ json PortJson(const Context& ctx, const PortInfo& port) {
       {"mac", details.mac ? json(details.mac->ToString()) : json(nullptr)},
       {"up", details.up},
       {"offload", port.offloads},
-      {"vlan", port.access_vlan},
+      {"vlan", port.settings.vlan.mode == VlanMode::kAccess ? port.settings.vlan.access : 0},
       {"rx_packets", c.rx_packets},
       {"rx_bytes", c.rx_bytes},
       {"tx_packets", c.tx_packets},
@@ -459,6 +459,7 @@ Result<json> ShowStats(const Context& ctx) {
   const MacTable& macs = ctx.datapath.mac_table();
   const ArpTable& arp = ctx.datapath.arp_table();
   const DatapathStats& frames = ctx.datapath.stats();
+  const PortCounters totals = ctx.datapath.TotalCounters();
   const size_t static_macs = macs.static_count();
   const size_t static_arp = arp.static_count();
   return json{
@@ -494,7 +495,18 @@ Result<json> ShowStats(const Context& ctx) {
         {"storm_dropped", frames.storm_dropped},
         {"gso_segmented", frames.gso_segmented},
         {"checksums_completed", frames.checksums_completed},
-        {"offload_dropped", frames.offload_dropped}}},
+        {"offload_dropped", frames.offload_dropped},
+        {"tx_failed", frames.tx_failed},
+        // Since start, removed ports included: at least the sums over show-ports.
+        {"rx_packets", totals.rx_packets},
+        {"rx_bytes", totals.rx_bytes},
+        {"tx_packets", totals.tx_packets},
+        {"tx_bytes", totals.tx_bytes},
+        {"rx_dropped", totals.rx_dropped},
+        {"tx_dropped", totals.tx_dropped},
+        // Every reason: rx_dropped (malformed, VLAN, storm) + tx_dropped (tx failed, offload) +
+        // local_dropped.
+        {"dropped", totals.drops() + frames.local_dropped}}},
       {"aging",
        std::chrono::duration_cast<std::chrono::seconds>(ctx.datapath.aging_time()).count()},
       {"ports", ctx.datapath.Ports().size()},

@@ -9,14 +9,40 @@ namespace {
 // Storm control's bucket size: a tenth of a second of frames, at least one.
 double StormBurst(uint32_t limit) { return std::max(1.0, limit / 10.0); }
 
+constexpr uint16_t kVidMask = 0x0fff;
+
+// A header hint or checksum offset moved by `delta` bytes (a tag pushed or popped before it).
+uint16_t Shift(uint16_t offset, int delta) {
+  return offset == 0 ? 0 : static_cast<uint16_t>(std::max(0, offset + delta));
+}
+
+VnetHeader ShiftVnet(VnetHeader vnet, int delta) {
+  if (vnet.NeedsChecksum()) vnet.csum_start = Shift(vnet.csum_start, delta);
+  vnet.hdr_len = Shift(vnet.hdr_len, delta);
+  return vnet;
+}
+
 }  // namespace
+
+void PortCounters::Add(const PortCounters& other) {
+  rx_packets += other.rx_packets;
+  rx_bytes += other.rx_bytes;
+  tx_packets += other.tx_packets;
+  tx_bytes += other.tx_bytes;
+  rx_dropped += other.rx_dropped;
+  tx_dropped += other.tx_dropped;
+  storm_dropped += other.storm_dropped;
+  unlearned += other.unlearned;
+}
 
 Datapath::Datapath(FrameSink& sink, const DatapathConfig& config, DatapathEvents* events)
     : sink_(sink),
       events_(events),
       mac_table_(config.max_macs),
       arp_table_(config.max_arp),
-      offload_scratch_(kMaxFrameSize) {
+      offload_scratch_(kMaxFrameSize),
+      untagged_scratch_(kMaxFrameSize),
+      tagged_scratch_(kMaxFrameSize + kVlanTagSize) {
   mac_table_.set_aging_time(config.aging_time);
   mac_table_.set_move_hold(config.move_hold);
 }
@@ -46,9 +72,14 @@ void Datapath::RemovePort(PortId port) {
   if (!HasPort(port)) return;
   mac_table_.SetPortLimit(port, 0);  // the id may be reused by a port with other settings
   mac_table_.Flush(port, /*include_static=*/true);
+  const size_t mirror_count = mirrors_.size();
+  std::erase_if(mirrors_,
+                [port](const Mirror& m) { return m.source == port || m.destination == port; });
   arp_table_.RemovePort(port);
   active_ports_.erase(std::find(active_ports_.begin(), active_ports_.end(), port));
+  removed_ports_counters_.Add(ports_[ToIndex(port)].info.counters);
   ports_[ToIndex(port)] = Port{};
+  if (mirrors_.size() != mirror_count) IndexMirrors();
 }
 
 std::optional<PortId> Datapath::FindPort(std::string_view name) const {
@@ -70,7 +101,17 @@ PortCounters& Datapath::counters(PortId port) { return ports_[ToIndex(port)].inf
 
 Status Datapath::ConfigurePort(PortId port, const PortSettings& settings) {
   if (!HasPort(port)) return Status::NotFound("unknown port");
+  const PortVlan& vlan = settings.vlan;
+  if (vlan.mode == VlanMode::kTrunk && vlan.trunk.empty() && vlan.native == 0) {
+    return Status::InvalidArgument("a trunk must carry at least one VLAN");
+  }
+  if ((vlan.mode == VlanMode::kAccess && (vlan.access < 1 || vlan.access > kMaxVlan)) ||
+      vlan.native > kMaxVlan) {
+    return Status::InvalidArgument("VLAN out of range (expected 1..4094)");
+  }
   Port& p = ports_[ToIndex(port)];
+  // Entries learned in VLANs the port may no longer carry would send frames nowhere.
+  if (!(p.info.settings.vlan == vlan)) mac_table_.Flush(port, /*include_static=*/false);
   p.info.settings = settings;
   mac_table_.SetPortLimit(port, settings.max_macs);
   p.storm_tokens = StormBurst(settings.storm_limit);
@@ -89,6 +130,67 @@ std::vector<PortInfo> Datapath::Ports() const {
   return ports;
 }
 
+PortCounters Datapath::TotalCounters() const {
+  PortCounters totals = removed_ports_counters_;
+  for (PortId id : active_ports_) totals.Add(ports_[ToIndex(id)].info.counters);
+  return totals;
+}
+
+Status Datapath::AddMirror(std::string_view name, PortId source, PortId destination,
+                           Mirror::Direction direction) {
+  if (name.empty()) return Status::InvalidArgument("mirror name must not be empty");
+  if (!HasPort(source) || !HasPort(destination)) return Status::NotFound("unknown port");
+  for (const Mirror& m : mirrors_) {
+    if (m.name == name) {
+      return Status::AlreadyExists("mirror '" + std::string(name) + "' already exists");
+    }
+  }
+  if (source == destination) {
+    return Status::InvalidArgument("a port cannot mirror to itself");
+  }
+  for (const Mirror& m : mirrors_) {
+    if (m.destination == source) {
+      return Status::InvalidArgument("port '" + port_name(source) +
+                                     "' is the destination of mirror '" + m.name +
+                                     "'; a destination cannot be mirrored");
+    }
+    if (m.source == destination) {
+      return Status::InvalidArgument("port '" + port_name(destination) + "' is mirrored by '" +
+                                     m.name + "'; a mirrored port cannot be a destination");
+    }
+  }
+  mirrors_.push_back(Mirror{std::string(name), source, destination, direction, 0});
+  // What the destination learned would attract unicast it no longer forwards.
+  mac_table_.Flush(destination, /*include_static=*/false);
+  IndexMirrors();
+  return Status::Ok();
+}
+
+Status Datapath::DelMirror(std::string_view name) {
+  const size_t before = mirrors_.size();
+  std::erase_if(mirrors_, [name](const Mirror& m) { return m.name == name; });
+  if (mirrors_.size() == before) {
+    return Status::NotFound("unknown mirror '" + std::string(name) + "'");
+  }
+  IndexMirrors();
+  return Status::Ok();
+}
+
+void Datapath::IndexMirrors() {
+  for (Port& port : ports_) {
+    port.rx_mirrors.clear();
+    port.tx_mirrors.clear();
+    port.info.mirror_destination = false;
+  }
+  for (uint32_t i = 0; i < mirrors_.size(); ++i) {
+    const Mirror& m = mirrors_[i];
+    Port& source = ports_[ToIndex(m.source)];
+    if (m.direction & Mirror::kRx) source.rx_mirrors.push_back(i);
+    if (m.direction & Mirror::kTx) source.tx_mirrors.push_back(i);
+    ports_[ToIndex(m.destination)].info.mirror_destination = true;
+  }
+}
+
 void Datapath::set_aging_time(Duration aging) { mac_table_.set_aging_time(aging); }
 
 void Datapath::Run(Time now) {
@@ -105,9 +207,17 @@ void Datapath::Run(Time now) {
 void Datapath::Receive(PortId ingress, std::span<const std::byte> frame, Time now,
                        const VnetHeader& vnet) {
   if (!HasPort(ingress)) return;
-  PortCounters& counters = ports_[ToIndex(ingress)].info.counters;
+  Port& port = ports_[ToIndex(ingress)];
+  PortCounters& counters = port.info.counters;
   ++counters.rx_packets;
   counters.rx_bytes += frame.size();
+  // A SPAN copy is what arrived, as it arrived, whatever the switch then makes of it.
+  if (!port.rx_mirrors.empty()) CopyToMirrors(port.rx_mirrors, frame, vnet);
+  if (port.info.mirror_destination) {
+    ++stats_.mirror_port_dropped;
+    ++counters.rx_dropped;
+    return;
+  }
 
   const std::optional<EthernetFrame> eth = ParseEthernet(frame);
   // A multicast or all-zero source is not a station and must never be learned.
@@ -115,7 +225,12 @@ void Datapath::Receive(PortId ingress, std::span<const std::byte> frame, Time no
     DropMalformed(ingress);
     return;
   }
-  const std::optional<VlanId> vlan = IngressVlan(ports_[ToIndex(ingress)], *eth);
+  const PortVlan& vlans = port.info.settings.vlan;
+  // 802.1ad frames are not 802.1Q: an access port has no use for them, a trunk carries them as
+  // they are, in its native VLAN.
+  const bool qinq = !eth->vlan_tci && eth->ethertype == kEtherTypeQinQ;
+  const std::optional<VlanId> vlan =
+      qinq && vlans.mode == VlanMode::kAccess ? std::nullopt : vlans.Admit(eth->vid());
   if (!vlan) {
     ++stats_.vlan_dropped;
     ++counters.rx_dropped;
@@ -131,22 +246,24 @@ void Datapath::Receive(PortId ingress, std::span<const std::byte> frame, Time no
     }
   }
 
-  LearnSource(ingress, *vlan, eth->src, now);
+  if (port.info.settings.learning) LearnSource(ingress, *vlan, eth->src, now);
   if (arp) {
     LearnArpSender(ingress, *vlan, eth->src, *arp, now);
     if (AnswerArpRequest(ingress, *vlan, *eth, *arp)) return;
   }
-  Forward(ingress, *vlan, eth->dst, frame, vnet, now);
-}
-
-std::optional<VlanId> Datapath::IngressVlan(const Port& port, const EthernetFrame& frame) const {
-  // An access port admits untagged and priority-tagged (VID 0) frames into its VLAN only.
-  if (frame.vid() != 0) return std::nullopt;
-  return port.info.access_vlan;
+  Egress egress;
+  egress.frame = frame;
+  egress.vnet = vnet;
+  egress.tci = eth->vlan_tci;
+  egress.qinq = qinq;
+  egress.vlan = *vlan;
+  Forward(ingress, eth->dst, egress, now);
 }
 
 bool Datapath::CarriesVlan(PortId port, VlanId vlan) const {
-  return HasPort(port) && ports_[ToIndex(port)].info.access_vlan == vlan;
+  if (!HasPort(port)) return false;
+  const PortInfo& info = ports_[ToIndex(port)].info;
+  return !info.mirror_destination && info.settings.vlan.Carries(vlan);
 }
 
 void Datapath::DropMalformed(PortId ingress) {
@@ -205,37 +322,46 @@ bool Datapath::AnswerArpRequest(PortId ingress, VlanId vlan, const EthernetFrame
     ++stats_.arp_flooded;
     return false;
   }
-  // Untagged, as everything an access port sends (even to a priority-tagged request).
-  const size_t size = BuildArpReply(arp_reply_, arp, binding->mac, /*vlan_tci=*/std::nullopt);
+  // Untagged where the VLAN leaves the port untagged (even to a priority-tagged request), else
+  // tagged for it with the request's priority.
+  std::optional<uint16_t> tci;
+  if (!ports_[ToIndex(ingress)].info.settings.vlan.Untagged(vlan)) {
+    tci = static_cast<uint16_t>((eth.vlan_tci.value_or(0) & ~kVidMask) | vlan);
+  }
+  const size_t size = BuildArpReply(arp_reply_, arp, binding->mac, tci);
   SendTo(ingress, std::span<const std::byte>(arp_reply_.data(), size), VnetHeader{});
   ++stats_.arp_answered;
   return true;
 }
 
-void Datapath::Forward(PortId ingress, VlanId vlan, MacAddress dst,
-                       std::span<const std::byte> frame, const VnetHeader& vnet, Time now) {
+void Datapath::Forward(PortId ingress, MacAddress dst, Egress& egress, Time now) {
   if (dst.IsMulticast()) {
     if (!AdmitFlood(ingress, now)) return;
     ++stats_.flooded;
-    Flood(ingress, vlan, frame, vnet);
+    Flood(ingress, dst.IsBroadcast() ? FloodKind::kBroadcast : FloodKind::kMulticast, egress);
     return;
   }
-  const std::optional<PortId> egress = mac_table_.Lookup(dst, vlan);
-  if (egress == ingress) {
+  const std::optional<PortId> port = mac_table_.Lookup(dst, egress.vlan);
+  if (port == ingress) {
     ++stats_.local_dropped;
     return;
   }
-  // An entry whose port cannot carry the frame (a static entry for a port since gone) is as good
-  // as none.
-  if (!egress || !CarriesVlan(*egress, vlan)) {
+  // An entry whose port cannot carry the frame (a static entry for a port since gone, or now a
+  // mirror destination) is as good as none.
+  if (!port || !CarriesVlan(*port, egress.vlan)) {
     if (!AdmitFlood(ingress, now)) return;
     ++stats_.flooded;
     ++stats_.unknown_unicast;
-    Flood(ingress, vlan, frame, vnet);
+    Flood(ingress, FloodKind::kUnknownUnicast, egress);
+    return;
+  }
+  if (ports_[ToIndex(ingress)].info.settings.isolated &&
+      ports_[ToIndex(*port)].info.settings.isolated) {
+    ++stats_.isolated_dropped;
     return;
   }
   ++stats_.unicast_forwarded;
-  SendTo(*egress, frame, vnet);
+  SendInVlan(*port, egress);
 }
 
 bool Datapath::AdmitFlood(PortId ingress, Time now) {
@@ -259,17 +385,76 @@ bool Datapath::AdmitFlood(PortId ingress, Time now) {
   return false;
 }
 
-void Datapath::Flood(PortId ingress, VlanId vlan, std::span<const std::byte> frame,
-                     const VnetHeader& vnet) {
-  for (PortId port : active_ports_) {
-    if (port != ingress && CarriesVlan(port, vlan)) SendTo(port, frame, vnet);
+void Datapath::Flood(PortId ingress, FloodKind kind, Egress& egress) {
+  const bool isolated = ports_[ToIndex(ingress)].info.settings.isolated;
+  for (PortId id : active_ports_) {
+    if (id == ingress || !CarriesVlan(id, egress.vlan)) continue;
+    const PortSettings& settings = ports_[ToIndex(id)].info.settings;
+    if (isolated && settings.isolated) continue;
+    const bool wanted = kind == FloodKind::kBroadcast   ? settings.bcast_flood
+                        : kind == FloodKind::kMulticast ? settings.mcast_flood
+                                                        : settings.flood;
+    if (wanted) SendInVlan(id, egress);
   }
 }
 
-void Datapath::SendTo(PortId port, std::span<const std::byte> frame, const VnetHeader& vnet) {
-  PortInfo& info = ports_[ToIndex(port)].info;
+void Datapath::SendInVlan(PortId port, Egress& egress) {
+  const PortVlan& vlans = ports_[ToIndex(port)].info.settings.vlan;
+  if (egress.qinq) {
+    // Carried unchanged, and only by trunks.
+    if (vlans.mode == VlanMode::kTrunk) SendTo(port, egress.frame, egress.vnet);
+    return;
+  }
+  const int tag = static_cast<int>(kVlanTagSize);
+  if (vlans.Untagged(egress.vlan)) {
+    if (!egress.tci) {
+      SendTo(port, egress.frame, egress.vnet);
+      return;
+    }
+    if (egress.untagged.empty()) {
+      // Pop the tag: the addresses, then everything after the tag.
+      const std::span<const std::byte> in = egress.frame;
+      std::copy(in.begin(), in.begin() + 12, untagged_scratch_.begin());
+      std::copy(in.begin() + 12 + tag, in.end(), untagged_scratch_.begin() + 12);
+      egress.untagged = std::span<const std::byte>(untagged_scratch_.data(), in.size() - tag);
+      egress.untagged_vnet = ShiftVnet(egress.vnet, -tag);
+    }
+    SendTo(port, egress.untagged, egress.untagged_vnet);
+    return;
+  }
+  // Tagged for the frame's VLAN, keeping the priority bits it arrived with.
+  if (egress.tci && (*egress.tci & kVidMask) == egress.vlan) {
+    SendTo(port, egress.frame, egress.vnet);
+    return;
+  }
+  if (egress.tagged.empty()) {
+    const std::span<const std::byte> in = egress.frame;
+    const uint16_t tci = static_cast<uint16_t>((egress.tci.value_or(0) & ~kVidMask) | egress.vlan);
+    std::byte* out = tagged_scratch_.data();
+    std::copy(in.begin(), in.begin() + 12, out);
+    out[12] = std::byte{kEtherTypeVlan >> 8};
+    out[13] = std::byte{kEtherTypeVlan & 0xff};
+    out[14] = std::byte(tci >> 8);
+    out[15] = std::byte(tci & 0xff);
+    if (egress.tci) {  // a VLAN id rewritten in place
+      std::copy(in.begin() + 16, in.end(), out + 16);
+      egress.tagged = std::span<const std::byte>(out, in.size());
+      egress.tagged_vnet = egress.vnet;
+    } else {  // a tag pushed
+      std::copy(in.begin() + 12, in.end(), out + 16);
+      egress.tagged = std::span<const std::byte>(out, in.size() + tag);
+      egress.tagged_vnet = ShiftVnet(egress.vnet, tag);
+    }
+  }
+  SendTo(port, egress.tagged, egress.tagged_vnet);
+}
+
+void Datapath::SendTo(PortId port, std::span<const std::byte> frame, const VnetHeader& vnet,
+                      bool mirror) {
+  Port& p = ports_[ToIndex(port)];
+  PortInfo& info = p.info;
   if (vnet.IsPlain() || info.offloads) {
-    Deliver(info, frame, vnet);
+    Deliver(p, frame, vnet, mirror);
     return;
   }
   // The port cannot take an offloaded frame: finish it here, as the kernel's software GSO would.
@@ -277,7 +462,7 @@ void Datapath::SendTo(PortId port, std::span<const std::byte> frame, const VnetH
   if (vnet.IsGso()) {
     const size_t segments = SegmentGso(
         frame, vnet, offload_scratch_,
-        [&](std::span<const std::byte> segment) { Deliver(info, segment, VnetHeader{}); });
+        [&](std::span<const std::byte> segment) { Deliver(p, segment, VnetHeader{}, mirror); });
     if (segments != 0) {
       ++stats_.gso_segmented;
       return;
@@ -287,7 +472,7 @@ void Datapath::SendTo(PortId port, std::span<const std::byte> frame, const VnetH
     std::copy(frame.begin(), frame.end(), copy.begin());
     if (CompleteChecksum(copy, vnet)) {
       ++stats_.checksums_completed;
-      Deliver(info, copy, VnetHeader{});
+      Deliver(p, copy, VnetHeader{}, mirror);
       return;
     }
   }
@@ -295,12 +480,27 @@ void Datapath::SendTo(PortId port, std::span<const std::byte> frame, const VnetH
   ++info.counters.tx_dropped;
 }
 
-void Datapath::Deliver(PortInfo& port, std::span<const std::byte> frame, const VnetHeader& vnet) {
-  if (sink_.Send(port.id, frame, vnet)) {
-    ++port.counters.tx_packets;
-    port.counters.tx_bytes += frame.size();
+void Datapath::Deliver(Port& port, std::span<const std::byte> frame, const VnetHeader& vnet,
+                       bool mirror) {
+  PortCounters& counters = port.info.counters;
+  if (sink_.Send(port.info.id, frame, vnet)) {
+    ++counters.tx_packets;
+    counters.tx_bytes += frame.size();
   } else {
-    ++port.counters.tx_dropped;
+    ++counters.tx_dropped;
+    ++stats_.tx_failed;
+  }
+  if (mirror && !port.tx_mirrors.empty()) CopyToMirrors(port.tx_mirrors, frame, vnet);
+}
+
+void Datapath::CopyToMirrors(const std::vector<uint32_t>& mirrors, std::span<const std::byte> frame,
+                             const VnetHeader& vnet) {
+  for (uint32_t index : mirrors) {
+    Mirror& m = mirrors_[index];
+    ++m.frames;
+    ++stats_.mirrored;
+    // A copy is never mirrored again: no loops, whatever the mirrors.
+    SendTo(m.destination, frame, vnet, /*mirror=*/false);
   }
 }
 

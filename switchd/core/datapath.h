@@ -26,6 +26,7 @@
 #include "switchd/core/offload.h"
 #include "switchd/core/status.h"
 #include "switchd/core/types.h"
+#include "switchd/core/vlan.h"
 
 namespace switchd {
 
@@ -62,10 +63,12 @@ struct PortCounters {
   uint64_t tx_packets = 0;
   uint64_t tx_bytes = 0;
   uint64_t rx_dropped = 0;     // received and dropped: malformed, wrong VLAN, storm control
-  uint64_t tx_dropped = 0;     // the sink could not send (slow or gone reader)
+  uint64_t tx_dropped = 0;     // not sent: the sink refused it, or offload could not finish it
   uint64_t storm_dropped = 0;  // of rx_dropped: flooded frames over the port's storm limit
   uint64_t unlearned = 0;      // frames whose new source MAC the port's MAC limit kept out
   uint64_t drops() const { return rx_dropped + tx_dropped; }
+  // Adds every counter of `other` to this one's.
+  void Add(const PortCounters& other);
 };
 
 struct DatapathStats {
@@ -81,6 +84,10 @@ struct DatapathStats {
   uint64_t gso_segmented = 0;        // GSO frames cut into segments for a port without offloads
   uint64_t checksums_completed = 0;  // partial checksums finished for a port without offloads
   uint64_t offload_dropped = 0;      // offloaded frames that could not be finished (malformed)
+  uint64_t tx_failed = 0;            // frames the sink refused (slow or gone reader)
+  uint64_t isolated_dropped = 0;     // known unicast between two isolated ports
+  uint64_t mirror_port_dropped = 0;  // frames arriving on a mirror destination
+  uint64_t mirrored = 0;             // copies sent to mirror destinations
 };
 
 struct DatapathConfig {
@@ -96,6 +103,24 @@ struct PortSettings {
   size_t max_macs = 0;       // dynamic MAC entries the port may hold; 0: only the table's bound
   uint32_t storm_limit = 0;  // flooded frames (broadcast, multicast, unknown unicast) accepted
                              // from the port per second, token bucket; 0: no limit
+  PortVlan vlan;             // access VLAN 1 unless set otherwise
+  bool learning = true;      // source MACs of frames from the port are learned
+  bool flood = true;         // unknown unicast is flooded to the port
+  bool bcast_flood = true;   // broadcast is flooded to the port
+  bool mcast_flood = true;   // multicast is flooded to the port
+  bool isolated = false;     // frames from isolated ports never reach isolated ports
+  bool operator==(const PortSettings&) const = default;
+};
+
+// A port mirror: copies of the frames `source` receives (rx), sends (tx) or both go out of
+// `destination`, which then carries mirrored frames only.
+struct Mirror {
+  enum Direction : uint8_t { kRx = 1, kTx = 2, kBoth = 3 };
+  std::string name;
+  PortId source = kNoPort;
+  PortId destination = kNoPort;
+  Direction direction = kBoth;
+  uint64_t frames = 0;  // copies sent (or refused by the sink) so far
 };
 
 // How a port is set up when it is added.
@@ -110,7 +135,7 @@ struct PortInfo {
   std::string name;
   bool offloads = false;
   PortSettings settings;
-  VlanId access_vlan = kDefaultVlan;
+  bool mirror_destination = false;  // the destination of a mirror: mirrored frames only
   PortCounters counters;
 };
 
@@ -134,12 +159,27 @@ class Datapath {
   const std::string& port_name(PortId port) const;
   // Precondition: HasPort(port). The edge adds its own drops here too.
   PortCounters& counters(PortId port);
-  // Replaces `port`'s settings. kNotFound for an unknown port.
+  // Replaces `port`'s settings. kNotFound for an unknown port, kInvalidArgument for a VLAN setting
+  // that carries nothing (a trunk with no VLAN and no native VLAN). A port whose VLANs change
+  // forgets its dynamic MAC entries.
   Status ConfigurePort(PortId port, const PortSettings& settings);
+
+  // Mirrors. AddMirror fails with kAlreadyExists for a taken name, kInvalidArgument when the
+  // source is the destination or a mirror would feed another (a destination is never a source,
+  // and the reverse), kNotFound for an unknown port. The destination stops forwarding and
+  // learning: it forgets its dynamic MAC entries, frames arriving on it are dropped, and it gets
+  // only mirrored frames. Removing a port removes its mirrors.
+  Status AddMirror(std::string_view name, PortId source, PortId destination,
+                   Mirror::Direction direction);
+  Status DelMirror(std::string_view name);
+  const std::vector<Mirror>& mirrors() const { return mirrors_; }
   // Precondition: HasPort(port).
   const PortSettings& port_settings(PortId port) const;
   // Every port, ordered by id.
   std::vector<PortInfo> Ports() const;
+  // The counters of every port added up, those of the ports removed since the datapath was made
+  // included: totals that never go down. O(ports).
+  PortCounters TotalCounters() const;
 
   // Handles one frame received on `ingress` at `now`. Never fails: what cannot be forwarded is
   // dropped and counted. Hot path: no allocation; O(1) in the number of MACs; flooding is the only
@@ -162,19 +202,37 @@ class Datapath {
   const DatapathStats& stats() const { return stats_; }
 
  private:
-  // A port slot, indexed by PortId. Per-port configuration (today the access VLAN; later VLAN
-  // sets, learning/flood flags, mirrors) belongs in PortInfo so it travels with the port.
+  // A port slot, indexed by PortId. Per-port configuration belongs in PortInfo so it travels
+  // with the port.
   struct Port {
     bool active = false;
     PortInfo info;
     // Storm control's token bucket: flooded frames the port may still send now.
     double storm_tokens = 0;
     Time storm_refilled{};
+    // Indexes into mirrors_ of the mirrors copying this port's received and sent frames.
+    std::vector<uint32_t> rx_mirrors;
+    std::vector<uint32_t> tx_mirrors;
   };
 
-  // The VLAN `frame` belongs to on `port`, or nullopt when the port does not admit it.
-  std::optional<VlanId> IngressVlan(const Port& port, const EthernetFrame& frame) const;
-  // Whether frames of `vlan` may leave through `port`.
+  // What is being flooded, for the per-port flood controls.
+  enum class FloodKind : uint8_t { kBroadcast, kMulticast, kUnknownUnicast };
+
+  // One received frame and the shapes it leaves in: as received, untagged, or tagged for its
+  // VLAN. Each shape is built once per frame (in scratch), when a port first needs it.
+  struct Egress {
+    std::span<const std::byte> frame;  // as received
+    VnetHeader vnet;
+    std::optional<uint16_t> tci;  // the received 802.1Q tag
+    bool qinq = false;            // an 802.1ad frame: only trunks carry it, untouched
+    VlanId vlan = 0;              // the VLAN it was admitted to
+    std::span<const std::byte> untagged;
+    VnetHeader untagged_vnet;
+    std::span<const std::byte> tagged;
+    VnetHeader tagged_vnet;
+  };
+
+  // Whether frames of `vlan` may leave through `port` (a mirror destination carries none).
   bool CarriesVlan(PortId port, VlanId vlan) const;
   void DropMalformed(PortId ingress);
   void LearnSource(PortId ingress, VlanId vlan, MacAddress src, Time now);
@@ -184,24 +242,35 @@ class Datapath {
   // must not be forwarded).
   bool AnswerArpRequest(PortId ingress, VlanId vlan, const EthernetFrame& eth,
                         const ArpPacket& arp);
-  void Forward(PortId ingress, VlanId vlan, MacAddress dst, std::span<const std::byte> frame,
-               const VnetHeader& vnet, Time now);
+  void Forward(PortId ingress, MacAddress dst, Egress& egress, Time now);
   // Storm control: whether `ingress` may flood one more frame at `now` (takes a token).
   bool AdmitFlood(PortId ingress, Time now);
-  void Flood(PortId ingress, VlanId vlan, std::span<const std::byte> frame, const VnetHeader& vnet);
+  void Flood(PortId ingress, FloodKind kind, Egress& egress);
+  // Sends the frame to `port` in the shape the port's VLAN setting asks for.
+  void SendInVlan(PortId port, Egress& egress);
   // Sends to `port`, finishing an offloaded frame in software when the port has no offloads.
-  void SendTo(PortId port, std::span<const std::byte> frame, const VnetHeader& vnet);
-  void Deliver(PortInfo& port, std::span<const std::byte> frame, const VnetHeader& vnet);
+  // `mirror`: copies go to the port's tx mirrors (never for a mirrored copy itself).
+  void SendTo(PortId port, std::span<const std::byte> frame, const VnetHeader& vnet,
+              bool mirror = true);
+  void Deliver(Port& port, std::span<const std::byte> frame, const VnetHeader& vnet, bool mirror);
+  void CopyToMirrors(const std::vector<uint32_t>& mirrors, std::span<const std::byte> frame,
+                     const VnetHeader& vnet);
+  // Rebuilds every port's rx_mirrors/tx_mirrors and mirror_destination from mirrors_.
+  void IndexMirrors();
 
   FrameSink& sink_;
   DatapathEvents* events_;
   MacTable mac_table_;
   ArpTable arp_table_;
   DatapathStats stats_;
-  std::vector<Port> ports_;           // indexed by PortId; inactive slots are reused
-  std::vector<PortId> active_ports_;  // ascending: the flood list
+  PortCounters removed_ports_counters_;  // added up as ports are removed, for TotalCounters
+  std::vector<Port> ports_;              // indexed by PortId; inactive slots are reused
+  std::vector<PortId> active_ports_;     // ascending: the flood list
+  std::vector<Mirror> mirrors_;
   std::array<std::byte, kMaxArpFrameSize> arp_reply_{};  // scratch for ARP answers
-  std::vector<std::byte> offload_scratch_;  // kMaxFrameSize: segments and completed checksums
+  std::vector<std::byte> offload_scratch_;   // kMaxFrameSize: segments and completed checksums
+  std::vector<std::byte> untagged_scratch_;  // kMaxFrameSize: Egress::untagged
+  std::vector<std::byte> tagged_scratch_;    // kMaxFrameSize + 4: Egress::tagged
 };
 
 }  // namespace switchd

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "switchd/control/json_rpc.h"
+#include "switchd/control/metrics.h"
 #include "switchd/io/netns.h"
 
 namespace switchd {
@@ -105,6 +106,16 @@ Status Daemon::Init(const Options& options) {
   }
   Logf(LogLevel::kInfo, "listening on %s%s", options.socket.c_str(),
        config.socket_group ? (" (group " + *config.socket_group + ")").c_str() : "");
+  // Before the ports: a metrics address that cannot be bound leaves no TAP behind.
+  if (config.metrics) {
+    Result<std::unique_ptr<MetricsServer>> metrics = MetricsServer::Start(
+        base_.get(), *config.metrics,
+        [this] { return RenderMetrics(TakeMetricsSnapshot(datapath_, *this, SWITCHD_VERSION)); });
+    if (!metrics.ok()) return metrics.status();
+    metrics_ = std::move(*metrics);
+    Logf(LogLevel::kInfo, "serving metrics on http://%s/metrics",
+         metrics_->address().ToString().c_str());
+  }
 
   // Ports and static entries go through the control methods, so that the configuration and the
   // control socket share one validation path and one set of error messages.

@@ -30,6 +30,7 @@
 #include "switchd/io/control_server.h"
 #include "switchd/io/event_loop.h"
 #include "switchd/io/log.h"
+#include "switchd/io/metrics_server.h"
 #include "switchd/io/netlink.h"
 #include "switchd/io/packet_socket.h"
 #include "switchd/io/tap.h"
@@ -160,6 +161,8 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   std::optional<std::string> config_file_;
   Config file_config_;  // what the file asked for when it was last read successfully
   Config command_line_;
+  // The --metrics endpoint, if any. Like control_, gone before the rest is torn down.
+  std::unique_ptr<MetricsServer> metrics_;
   // Declared last, destroyed first: no control call arrives while the rest is torn down.
   std::unique_ptr<ControlServer> control_;
 };

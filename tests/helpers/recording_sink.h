@@ -12,6 +12,14 @@
 
 namespace switchd::test {
 
+// Default port settings with a MAC limit and a storm limit.
+inline PortSettings PortLimits(size_t max_macs, uint32_t storm_limit) {
+  PortSettings settings;
+  settings.max_macs = max_macs;
+  settings.storm_limit = storm_limit;
+  return settings;
+}
+
 class RecordingSink : public FrameSink {
  public:
   struct Sent {

@@ -139,6 +139,44 @@ TEST(ConfigTest, ReadsSocketGroupAndChecksLogLevel) {
   EXPECT_NE(level.status().message().find("\"loud\""), std::string::npos);
 }
 
+TEST(ConfigTest, ParsesMetricsAddressesIpv4AndIpv6) {
+  const std::optional<MetricsAddress> v4 = ParseMetricsAddress("127.0.0.1:9100");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->host, "127.0.0.1");
+  EXPECT_EQ(v4->port, 9100);
+  EXPECT_EQ(v4->ToString(), "127.0.0.1:9100");
+  const std::optional<MetricsAddress> v6 = ParseMetricsAddress("[::1]:65535");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 65535);
+  EXPECT_EQ(v6->ToString(), "[::1]:65535");
+  EXPECT_EQ(ParseMetricsAddress("0.0.0.0:0")->port, 0);  // any address, a port the kernel picks
+  EXPECT_EQ(ParseMetricsAddress("[fe80::1:2]:80")->host, "fe80::1:2");
+  for (const char* bad : {"", "127.0.0.1", "127.0.0.1:", ":9100", "127.0.0.1:65536",
+                          "127.0.0.1:99999999", "127.0.0.1:-1", "127.0.0.1:9x", "127.0.0.1: 9",
+                          "localhost:9100", "1.2.3:80", "256.0.0.1:80", "::1:9100", "[::1]9100",
+                          "[::1]:", "[]:80", "[127.0.0.1]:80", "[::g]:80", "[::1:80"}) {
+    EXPECT_FALSE(ParseMetricsAddress(bad)) << "'" << bad << "'";
+  }
+}
+
+TEST(ConfigTest, ReadsMetricsAndRejectsABadOneQuotingIt) {
+  Result<Config> config = ParseConfig(json::parse(R"({"metrics": "[::1]:9100"})"));
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->metrics, (MetricsAddress{"::1", 9100}));
+  Result<Config> bad = ParseConfig(json::parse(R"({"metrics": "localhost:9100"})"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "config: 'metrics' must be ADDR:PORT with a numeric IPv4 or [IPv6] address, e.g. "
+            "127.0.0.1:9100 or [::1]:9100, got \"localhost:9100\"");
+  EXPECT_FALSE(ParseConfig(json::parse(R"({"metrics": 9100})")).ok());
+
+  Config command_line;
+  command_line.metrics = MetricsAddress{"127.0.0.1", 9200};
+  EXPECT_EQ(Merge(*config, command_line).metrics, command_line.metrics);
+  EXPECT_EQ(Merge(*config, Config{}).metrics, config->metrics);
+}
+
 TEST(ConfigTest, ReadFileErrorsDoNotNameTheFile) {
   Result<Config> missing = ReadConfigFile("/nonexistent/switchd.json");
   ASSERT_FALSE(missing.ok());
@@ -398,6 +436,19 @@ TEST(PlanReloadTest, WarnsAboutWhatNeedsARestart) {
   EXPECT_NE(plan.warnings[3].find("'socket_group'"), std::string::npos);
   EXPECT_TRUE(plan.ports_to_add.empty());
   EXPECT_TRUE(plan.ports_to_delete.empty());
+}
+
+TEST(PlanReloadTest, WarnsThatTheMetricsEndpointNeedsARestart) {
+  const Config old = MustParse(R"({"metrics": "127.0.0.1:9100"})");
+  const Config next = MustParse(R"({"metrics": "127.0.0.1:9101"})");
+  const auto exists = [](std::string_view) { return true; };
+  ReloadPlan plan = PlanReload(old, next, Config{}, exists);
+  ASSERT_EQ(plan.warnings.size(), 1u);
+  EXPECT_NE(plan.warnings[0].find("'metrics' cannot change without a restart"), std::string::npos);
+  EXPECT_TRUE(PlanReload(old, old, Config{}, exists).warnings.empty());
+  Config command_line;
+  command_line.metrics = MetricsAddress{"127.0.0.1", 9100};
+  EXPECT_TRUE(PlanReload(old, next, command_line, exists).warnings.empty());
 }
 
 }  // namespace

@@ -408,6 +408,50 @@ TEST_F(MethodsTest, ShowStatsReportsTablesFramesAgingAndPorts) {
   EXPECT_EQ(stats.at("ports"), 2);
 }
 
+TEST_F(MethodsTest, ShowStatsCountsFramesInAndOutAndDropsByReason) {
+  const PortId tap0 = AddPort("tap0");
+  const PortId tap1 = AddPort("tap1");
+  const PortId tap2 = AddPort("tap2");
+  Learn(tap0, Mac(1), At(100));  // flooded to tap1 and tap2: 2 out
+  Learn(tap1, Mac(2), At(100));  // flooded to tap0 and tap2: 2 out
+  const test::Bytes unicast = test::MakeEthernet(Mac(2), Mac(1), kEtherTypeIpv4, {}, {}, 60);
+  Receive(tap0, unicast, At(101));             // known unicast to tap1: 1 out
+  Receive(tap1, test::Hex("01 02"), At(101));  // malformed
+  Receive(tap0, test::MakeEthernet(Mac(1), Mac(3), kEtherTypeIpv4, {}, {}, 60),
+          At(101));  // to a MAC learned on tap0 itself: local drop
+  sink_.FailPort(tap2);
+  Learn(tap2, Mac(4), At(102));  // flooded to tap0 and tap1: 2 out
+  Receive(tap0, test::MakeEthernet(MacAddress::Broadcast(), Mac(1), kEtherTypeIpv4, {}, {}, 60),
+          At(102));  // to tap1, and refused by tap2: tx failed
+
+  const json frames = Ok("show-stats").at("frames");
+  EXPECT_EQ(frames.at("rx_packets"), 7);
+  EXPECT_EQ(frames.at("tx_packets"), 8);
+  EXPECT_EQ(frames.at("rx_bytes"), 6 * 60 + 2);
+  EXPECT_EQ(frames.at("tx_bytes"), 8 * 60);
+  EXPECT_EQ(frames.at("malformed"), 1);
+  EXPECT_EQ(frames.at("local_dropped"), 1);
+  EXPECT_EQ(frames.at("tx_failed"), 1);
+  EXPECT_EQ(frames.at("rx_dropped"), 1);
+  EXPECT_EQ(frames.at("tx_dropped"), 1);
+  EXPECT_EQ(frames.at("dropped"), 3);
+
+  // The totals add up show-ports' counters, and keep a removed port's.
+  int64_t rx = 0;
+  int64_t tx = 0;
+  for (const json& port : Ok("show-ports")) {
+    rx += port.at("rx_packets").get<int64_t>();
+    tx += port.at("tx_packets").get<int64_t>();
+  }
+  EXPECT_EQ(rx, 7);
+  EXPECT_EQ(tx, 8);
+  Ok("del-port", {{"name", "tap0"}});
+  const json after = Ok("show-stats").at("frames");
+  EXPECT_EQ(after.at("rx_packets"), 7);
+  EXPECT_EQ(after.at("tx_packets"), 8);
+  EXPECT_EQ(after.at("dropped"), 3);
+}
+
 // ---- add-port and del-port.
 
 TEST_F(MethodsTest, AddPortCreatesThePortAndReturnsItsObject) {

@@ -324,6 +324,44 @@ TEST_F(DatapathTest, CountsFramesTheSinkRefusesAsTxDropped) {
   EXPECT_EQ(sink_.refused().size(), 1u);
 }
 
+TEST_F(DatapathTest, CountsSinkRefusalsAsTxFailed) {
+  sink_.FailPort(p2_);
+  Receive(p0_, MakeIpv4(MacAddress::Broadcast(), kMacA, kIpA, kIpB));
+  Receive(p1_, MakeIpv4(MacAddress::Broadcast(), kMacB, kIpB, kIpA));
+  EXPECT_EQ(datapath_.stats().tx_failed, 2u);
+  EXPECT_EQ(datapath_.stats().offload_dropped, 0u);
+}
+
+TEST_F(DatapathTest, TotalCountersAddUpEveryPortAndKeepRemovedPorts) {
+  sink_.FailPort(p2_);
+  const Bytes frame = MakeIpv4(MacAddress::Broadcast(), kMacA, kIpA, kIpB, 50);
+  Receive(p0_, frame);
+  Receive(p1_, Truncated(frame, 10));  // malformed: rx_dropped on tap1
+  PortCounters totals = datapath_.TotalCounters();
+  EXPECT_EQ(totals.rx_packets, 2u);
+  EXPECT_EQ(totals.rx_bytes, frame.size() + 10);
+  EXPECT_EQ(totals.tx_packets, 1u);  // to tap1; tap2 refused
+  EXPECT_EQ(totals.tx_bytes, frame.size());
+  EXPECT_EQ(totals.rx_dropped, 1u);
+  EXPECT_EQ(totals.tx_dropped, 1u);
+
+  // Removing ports never makes a total go down: their counters stay in it.
+  datapath_.RemovePort(p0_);
+  datapath_.RemovePort(p2_);
+  const PortCounters after = datapath_.TotalCounters();
+  EXPECT_EQ(after.rx_packets, totals.rx_packets);
+  EXPECT_EQ(after.rx_bytes, totals.rx_bytes);
+  EXPECT_EQ(after.tx_packets, totals.tx_packets);
+  EXPECT_EQ(after.tx_dropped, totals.tx_dropped);
+  EXPECT_EQ(datapath_.counters(p1_).rx_packets, 1u);
+
+  // A port added again (with the reused id) starts from zero, and the total goes on from there.
+  const PortId again = *datapath_.AddPort("tap0");
+  Receive(again, frame);
+  EXPECT_EQ(datapath_.counters(again).rx_packets, 1u);
+  EXPECT_EQ(datapath_.TotalCounters().rx_packets, 3u);
+}
+
 // --- ARP ------------------------------------------------------------------------------------
 
 TEST_F(DatapathTest, LearnsArpBindingFromRequestSender) {
@@ -550,7 +588,7 @@ TEST_F(DatapathTest, NamesAndFindsPorts) {
   ASSERT_EQ(ports.size(), 3u);
   EXPECT_EQ(ports[0].id, p0_);
   EXPECT_EQ(ports[0].name, "tap0");
-  EXPECT_EQ(ports[0].access_vlan, kDefaultVlan);
+  EXPECT_EQ(ports[0].settings.vlan, PortVlan::Access(kDefaultVlan));
   EXPECT_EQ(ports[2].name, "tap2");
 }
 
@@ -665,7 +703,7 @@ TEST(DatapathAlonePortTest, FloodsToNobodyWithOnePort) {
 }
 
 TEST_F(DatapathTest, PortMacLimitKeepsNewSourcesOutButStillForwardsTheirFrames) {
-  ASSERT_TRUE(datapath_.ConfigurePort(p0_, PortSettings{.max_macs = 2}).ok());
+  ASSERT_TRUE(datapath_.ConfigurePort(p0_, test::PortLimits(2, 0)).ok());
   for (uint32_t i = 0; i < 5; ++i) {
     Receive(p0_, MakeIpv4(MacAddress::Broadcast(), Mac(0x100 + i), kIpA, kIpB));
   }
@@ -678,7 +716,7 @@ TEST_F(DatapathTest, PortMacLimitKeepsNewSourcesOutButStillForwardsTheirFrames) 
 }
 
 TEST_F(DatapathTest, RemovedPortsLimitDoesNotStickToItsReusedId) {
-  ASSERT_TRUE(datapath_.ConfigurePort(p0_, PortSettings{.max_macs = 1}).ok());
+  ASSERT_TRUE(datapath_.ConfigurePort(p0_, test::PortLimits(1, 0)).ok());
   datapath_.RemovePort(p0_);
   const PortId again = *datapath_.AddPort("tap9");
   ASSERT_EQ(again, p0_);
@@ -688,7 +726,7 @@ TEST_F(DatapathTest, RemovedPortsLimitDoesNotStickToItsReusedId) {
 }
 
 TEST_F(DatapathTest, StormControlHoldsFloodedFramesToTheLimit) {
-  ASSERT_TRUE(datapath_.ConfigurePort(p0_, PortSettings{.storm_limit = 100}).ok());
+  ASSERT_TRUE(datapath_.ConfigurePort(p0_, test::PortLimits(0, 100)).ok());
   Announce(p1_, kMacB);
   const uint64_t before_storm = datapath_.counters(p2_).tx_packets;
   // 10 seconds of a broadcast storm at 10,000 frames a second.

@@ -97,34 +97,49 @@ TEST(RenderTest, FormatsCells) {
 TEST(RenderTest, StatsBlock) {
   const json stats = json::parse(R"({
     "macs": {"current": 3, "max": 8192, "static": 0, "learned": 3, "moved": 0, "expired": 0,
-             "evicted": 0, "not_learned": 0},
+             "evicted": 0, "not_learned": 0, "move_damped": 1, "port_limited": 0},
     "arp": {"current": 3, "max": 8192, "static": 0, "learned": 3, "changed": 0, "expired": 0,
             "evicted": 0, "not_learned": 0, "answered": 4, "flooded": 3},
-    "frames": {"malformed": 0, "vlan_dropped": 0, "local_dropped": 0, "unicast_forwarded": 120,
-               "flooded": 9, "unknown_unicast": 0},
+    "frames": {"malformed": 2, "vlan_dropped": 0, "local_dropped": 1, "unicast_forwarded": 120,
+               "flooded": 9, "unknown_unicast": 0, "storm_dropped": 0, "gso_segmented": 0,
+               "checksums_completed": 0, "offload_dropped": 0, "tx_failed": 3,
+               "rx_packets": 129, "rx_bytes": 12345, "tx_packets": 138, "tx_bytes": 13000,
+               "rx_dropped": 2, "tx_dropped": 3, "dropped": 6},
     "aging": 300, "ports": 3})");
   EXPECT_EQ(RenderStats(stats),
             "MAC table: 3/8192 entries, 0 static\n"
-            "  learned:              3\n"
-            "  moved:                0\n"
-            "  expired:              0\n"
-            "  evicted:              0\n"
-            "  not learned:          0\n"
+            "  learned:                  3\n"
+            "  moved:                    0\n"
+            "  expired:                  0\n"
+            "  evicted:                  0\n"
+            "  not learned:              0\n"
+            "  move damped:              1\n"
+            "  port limited:             0\n"
             "ARP table: 3/8192 entries, 0 static\n"
-            "  learned:              3\n"
-            "  changed:              0\n"
-            "  expired:              0\n"
-            "  evicted:              0\n"
-            "  not learned:          0\n"
-            "  answered:             4\n"
-            "  flooded:              3\n"
+            "  learned:                  3\n"
+            "  changed:                  0\n"
+            "  expired:                  0\n"
+            "  evicted:                  0\n"
+            "  not learned:              0\n"
+            "  answered:                 4\n"
+            "  flooded:                  3\n"
             "frames:\n"
-            "  unicast forwarded:  120\n"
-            "  flooded:              9\n"
-            "  unknown unicast:      0\n"
-            "  malformed:            0\n"
-            "  VLAN dropped:         0\n"
-            "  local dropped:        0\n"
+            "  received:               129\n"
+            "  received bytes:       12345\n"
+            "  sent:                   138\n"
+            "  sent bytes:           13000\n"
+            "  unicast forwarded:      120\n"
+            "  flooded:                  9\n"
+            "  unknown unicast:          0\n"
+            "  GSO segmented:            0\n"
+            "  checksums completed:      0\n"
+            "dropped: 6\n"
+            "  malformed:                2\n"
+            "  VLAN:                     0\n"
+            "  local:                    1\n"
+            "  storm:                    0\n"
+            "  tx failed:                3\n"
+            "  offload:                  0\n"
             "aging: 300 s\n"
             "ports: 3\n");
 }
@@ -133,35 +148,46 @@ TEST(RenderTest, StatsShowsNewFieldsAndDashesForMissingOnes) {
   const json stats = json::parse(R"({
     "macs": {"current": 1, "max": 10, "static": 1, "learned": 0, "moved": 0, "expired": 0,
              "evicted": 0, "not_learned": 0, "port_limited": 2},
-    "frames": {"unicast_forwarded": 1},
+    "frames": {"unicast_forwarded": 1, "jumbo": 4},
     "aging": 60, "ports": 1, "uptime": 12, "storm": {"dropped": 5}})");
   EXPECT_EQ(RenderStats(stats),
             "MAC table: 1/10 entries, 1 static\n"
-            "  learned:            0\n"
-            "  moved:              0\n"
-            "  expired:            0\n"
-            "  evicted:            0\n"
-            "  not learned:        0\n"
-            "  port limited:       2\n"
+            "  learned:              0\n"
+            "  moved:                0\n"
+            "  expired:              0\n"
+            "  evicted:              0\n"
+            "  not learned:          0\n"
+            "  port limited:         2\n"
             "ARP table: -/- entries, - static\n"
-            "  learned:            -\n"
-            "  changed:            -\n"
-            "  expired:            -\n"
-            "  evicted:            -\n"
-            "  not learned:        -\n"
-            "  answered:           -\n"
-            "  flooded:            -\n"
+            "  learned:              -\n"
+            "  changed:              -\n"
+            "  expired:              -\n"
+            "  evicted:              -\n"
+            "  not learned:          -\n"
+            "  answered:             -\n"
+            "  flooded:              -\n"
             "frames:\n"
-            "  unicast forwarded:  1\n"
-            "  flooded:            -\n"
-            "  unknown unicast:    -\n"
-            "  malformed:          -\n"
-            "  VLAN dropped:       -\n"
-            "  local dropped:      -\n"
+            "  received:             -\n"
+            "  received bytes:       -\n"
+            "  sent:                 -\n"
+            "  sent bytes:           -\n"
+            "  unicast forwarded:    1\n"
+            "  flooded:              -\n"
+            "  unknown unicast:      -\n"
+            "  GSO segmented:        -\n"
+            "  checksums completed:  -\n"
+            "  jumbo:                4\n"
+            "dropped: -\n"
+            "  malformed:            -\n"
+            "  VLAN:                 -\n"
+            "  local:                -\n"
+            "  storm:                -\n"
+            "  tx failed:            -\n"
+            "  offload:              -\n"
             "aging: 60 s\n"
             "ports: 1\n"
             "storm:\n"
-            "  dropped:            5\n"
+            "  dropped:              5\n"
             "uptime: 12\n");
   EXPECT_EQ(RenderStats(json::array()), "[]\n");
 }
