@@ -272,12 +272,8 @@ class VmPortTest(harness.SwitchTestCase):
         self.assertTrue(harness.link_exists(self.veth), "switchd deleted the attached veth %s" % self.veth)
 
     # vnet_hdr=off: the TAP takes no GSO frames, so what the hosts send in 64 KB segments must be cut
-    # to the MTU on the way to the guest (by the kernel or by the switch). Known bug, reported with
-    # this test: the packet socket's PACKET_QDISC_BYPASS makes the kernel drop a GSO frame for a
-    # device without TSO instead of segmenting it (packet_direct_xmit drops what validate_xmit_skb
-    # changed), so the host -> guest transfer stalls while ping works. Without the bypass it passes.
-    # Remove expectedFailure with the fix: an unexpected success fails the run.
-    @unittest.expectedFailure
+    # to the MTU on the way to the guest. The kernel does it when the packet socket's frames go
+    # through the qdisc layer; with PACKET_QDISC_BYPASS it dropped them (ping worked, TCP stalled).
     def test_guest_without_offloads(self):
         g = self.boot(1, offloads=False)
         self.check_guest(g, 1, offloads=False)
