@@ -32,6 +32,7 @@ enum class ParamType {
   kOffload,     // Args::offload: true or false
   kMaxMacs,     // Args::max_macs: 0..16777216 (0: no limit of the port's own)
   kStormLimit,  // Args::storm_limit: frames per second, 0..100000000 (0: off)
+  kEvents,      // Args::events: a list of event kinds and groups (events.h)
 };
 
 struct ParamSpec {
@@ -52,6 +53,7 @@ struct Args {
   bool offload = true;
   std::optional<size_t> max_macs;
   std::optional<uint32_t> storm_limit;
+  std::optional<EventKinds> events;
 };
 
 struct Context {
@@ -59,6 +61,7 @@ struct Context {
   PortBackend& backend;
   Time now;
   const Args& args;
+  ControlSession* session;  // the connection the request came on, if any
 };
 
 using Handler = Result<json> (*)(const Context&);
@@ -226,6 +229,28 @@ Status ParseParam(const ParamSpec& spec, const json& value, const Datapath& data
       args.offload = value.get<bool>();
       return Status::Ok();
     }
+    case ParamType::kEvents: {
+      if (!value.is_array()) {
+        return Status::InvalidArgument(
+            "invalid event list " + Describe(value) +
+            " (expected a list of names, e.g. [\"mac\", \"port-added\"])");
+      }
+      EventKinds kinds;
+      for (const json& item : value) {
+        const std::string* name = AsString(item);
+        const std::optional<EventKinds> named = name ? ParseEventKinds(*name) : std::nullopt;
+        if (!named) {
+          return Status::InvalidArgument("unknown event " + Describe(item) + " (expected " +
+                                         EventNameList() + ")");
+        }
+        kinds = kinds | *named;
+      }
+      if (kinds.empty()) {
+        return Status::InvalidArgument("empty event list (expected at least one name, or omit it)");
+      }
+      args.events = kinds;
+      return Status::Ok();
+    }
   }
   return Status::Internal("unhandled parameter type");
 }
@@ -316,8 +341,8 @@ json PortJson(const Context& ctx, const PortInfo& port) {
 
 json ParamsHelp(const MethodSpec& method) {
   static constexpr std::string_view kTypeNames[] = {
-      "MAC",       "unicast MAC", "IPv4",    "VLAN",      "port",       "new port name",
-      "port kind", "seconds",     "boolean", "MAC limit", "storm limit"};
+      "MAC",       "unicast MAC", "IPv4",    "VLAN",      "port",        "new port name",
+      "port kind", "seconds",     "boolean", "MAC limit", "storm limit", "event list"};
   json params = json::array();
   for (const ParamSpec& param : method.params) {
     params.push_back({{"name", param.name},
@@ -504,6 +529,17 @@ Result<json> SetAging(const Context& ctx) {
   return json{{"aging", ctx.args.seconds}};
 }
 
+Result<json> Monitor(const Context& ctx) {
+  if (ctx.session == nullptr) {
+    return Status::InvalidArgument("monitor needs a connection to the control socket");
+  }
+  const EventKinds kinds = ctx.args.events.value_or(EventKinds::All());
+  if (Status status = ctx.session->Subscribe(kinds); !status.ok()) return status;
+  json names = json::array();
+  for (EventKind kind : kinds.List()) names.push_back(EventKindName(kind));
+  return json{{"events", std::move(names)}};
+}
+
 Result<json> Version(const Context&) { return json{{"version", SWITCHD_VERSION}}; }
 
 Result<json> Help(const Context&) {
@@ -551,6 +587,8 @@ const std::vector<MethodSpec>& Methods() {
        {{"ip", kIp, kRequired}, {"vlan", kVlan, kOptional}}, DelArp},
       {"set-aging", "set the aging time of dynamic entries",
        {{"seconds", kSeconds, kRequired}}, SetAging},
+      {"monitor", "stream events to this connection until it closes",
+       {{"events", kEvents, kOptional}}, Monitor},
       {"version", "show the daemon's version", {}, Version},
       {"help", "list the methods and their params", {}, Help},
   };
@@ -563,12 +601,13 @@ const std::vector<MethodSpec>& Methods() {
 ControlMethods::ControlMethods(Datapath& datapath, PortBackend& backend)
     : datapath_(datapath), backend_(backend) {}
 
-Result<json> ControlMethods::Call(std::string_view method, const json& params, Time now) {
+Result<json> ControlMethods::Call(std::string_view method, const json& params, Time now,
+                                  ControlSession* session) {
   const MethodSpec* spec = FindMethod(method);
   if (spec == nullptr) return Status::Internal("unknown method " + QuoteInput(method));
   Args args;
   if (Status status = ParseArgs(*spec, params, datapath_, args); !status.ok()) return status;
-  return spec->handler(Context{datapath_, backend_, now, args});
+  return spec->handler(Context{datapath_, backend_, now, args, session});
 }
 
 bool ControlMethods::HasMethod(std::string_view method) const {
@@ -581,11 +620,11 @@ std::vector<std::string> ControlMethods::MethodNames() const {
   return names;
 }
 
-Dispatcher ControlMethods::MakeDispatcher(Time now) {
+Dispatcher ControlMethods::MakeDispatcher(Time now, ControlSession* session) {
   return Dispatcher{
       [this](std::string_view method) { return HasMethod(method); },
-      [this, now](std::string_view method, const json& params) {
-        return Call(method, params, now);
+      [this, now, session](std::string_view method, const json& params) {
+        return Call(method, params, now, session);
       },
   };
 }
