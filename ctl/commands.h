@@ -42,6 +42,8 @@ enum class ValueType {
   kCount,      // integer 0..16777216
   kRate,       // frames per second 0..100000000, or "off" (sent as 0)
   kCommand,    // a switchctl command name (help's argument)
+  kNameList,   // names separated by commas ("mac,port-added"), sent as a list (checked by the
+               // daemon)
 };
 
 // A positional argument: `metavar` in usage, `param` in the request.
@@ -82,6 +84,9 @@ struct CommandSpec {
   Renderer render = nullptr;  // nullptr: a local command that calls no method (help)
   // When not empty, at least one `setting value` pair must follow the arguments.
   std::vector<SettingSpec> settings = {};
+  // Set for a streaming command (monitor): the method subscribes, and each event that follows is
+  // rendered by this (its result is not printed).
+  Renderer render_event = nullptr;
 };
 
 // Every switchctl command, in the order `help` lists them.
