@@ -17,7 +17,8 @@
 // kMaxNotificationBacklog unread gets no more lines until it catches up: they are counted as
 // lost, and the lost-notice line (set_lost_notice) tells it how many before the next line it
 // gets, or as soon as it has read everything. Subscribers have no idle timeout (they may stay
-// silent for ever), but one that reads nothing for kIdleTimeout while lines wait is dropped.
+// silent for ever), but one that reads nothing for kIdleTimeout while lines wait is dropped. One
+// that shuts its sending side gets no more lines and is closed once its output is written.
 //
 // Start-up: a stale socket file with no listener behind it is replaced; a live one makes Listen
 // fail ("another switchd is running on PATH"). The socket file has mode 0660: only its owner
