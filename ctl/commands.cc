@@ -144,6 +144,16 @@ const std::vector<CommandSpec>& Table() {
        RenderConfig,
        {},
        "show-config"},
+      {"monitor",
+       "print events as they happen (ports, MAC table, ARP table) until interrupted",
+       {{"EVENTS", "events", ValueType::kNameList, true,
+         "only these, separated by commas: port, mac, arp, or an event such as mac-learned "
+         "(default all)"}},
+       {},
+       RenderEmpty,
+       {},
+       {},
+       RenderEvent},
       {"version", "show the daemon's version", {}, {}, RenderVersion},
       {"help",
        "show this help, or one command's",
@@ -354,6 +364,20 @@ std::variant<json, CtlError> ParseValue(ValueType type, std::string_view text) {
     case ValueType::kOutputFile:
       if (!text.empty()) return json(std::string(text));
       return CtlError{ExitCode::kFailure, "empty file name (expected a path, or - for stdout)"};
+    case ValueType::kNameList: {
+      json names = json::array();
+      for (size_t start = 0; start <= text.size();) {
+        const size_t comma = std::min(text.find(',', start), text.size());
+        if (comma == start) {
+          return CtlError{ExitCode::kFailure, "invalid list " + Quote(text) +
+                                                  " (expected names separated by commas, e.g. "
+                                                  "mac,port-added)"};
+        }
+        names.push_back(std::string(text.substr(start, comma - start)));
+        start = comma + 1;
+      }
+      return names;
+    }
   }
   return CtlError{ExitCode::kFailure, "invalid value " + Quote(text)};
 }

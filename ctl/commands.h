@@ -47,6 +47,8 @@ enum class ValueType {
   kOutputFile,  // a file switchctl writes the result to ("-": standard output); not sent
   kVlanList,    // "10,20,30-40", sent in canonical form
   kDirection,   // rx, tx or both
+  kNameList,    // names separated by commas ("mac,port-added"), sent as a list (checked by
+                // the daemon)
 };
 
 // A positional argument: `metavar` in usage, `param` in the request.
@@ -90,6 +92,9 @@ struct CommandSpec {
   std::vector<SettingSpec> settings = {};
   // The JSON-RPC method, when it is not `name` (save calls show-config).
   std::string_view method = {};
+  // Set for a streaming command (monitor): the method subscribes, and each event that follows is
+  // rendered by this (its result is not printed).
+  Renderer render_event = nullptr;
 };
 
 // The method a command calls.

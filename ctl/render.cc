@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <initializer_list>
 #include <utility>
 #include <vector>
@@ -380,6 +383,48 @@ nlohmann::ordered_json Ordered(const nlohmann::json& object,
   return out;
 }
 
+// `text` from `pos` holds `count` digits: their value, else -1.
+int Digits(std::string_view text, size_t pos, size_t count) {
+  if (pos + count > text.size()) return -1;
+  int value = 0;
+  for (size_t i = pos; i < pos + count; ++i) {
+    if (text[i] < '0' || text[i] > '9') return -1;
+    value = value * 10 + (text[i] - '0');
+  }
+  return value;
+}
+
+// "2025-05-01T18:20:01.123Z" (UTC) -> the local time of day, "20:20:01.123". Anything else is
+// printed as it is.
+std::string LocalTimeOfDay(const json& time) {
+  if (!time.is_string()) return FormatCell(time);
+  const std::string& text = time.get_ref<const std::string&>();
+  const int year = Digits(text, 0, 4);
+  const int month = Digits(text, 5, 2);
+  const int day = Digits(text, 8, 2);
+  const int hour = Digits(text, 11, 2);
+  const int minute = Digits(text, 14, 2);
+  const int second = Digits(text, 17, 2);
+  const int millis = Digits(text, 20, 3);
+  const std::chrono::year_month_day date{std::chrono::year(year),
+                                         std::chrono::month(static_cast<unsigned>(month)),
+                                         std::chrono::day(static_cast<unsigned>(day))};
+  if (text.size() != 24 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':' || text[19] != '.' || text[23] != 'Z' || millis < 0 || hour < 0 ||
+      hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60 || !date.ok()) {
+    return Sanitize(text);
+  }
+  const auto utc = std::chrono::sys_days(date) + std::chrono::hours(hour) +
+                   std::chrono::minutes(minute) + std::chrono::seconds(second);
+  const time_t seconds = static_cast<time_t>(utc.time_since_epoch().count());
+  tm local{};
+  if (localtime_r(&seconds, &local) == nullptr) return Sanitize(text);
+  char out[32];
+  std::snprintf(out, sizeof(out), "%02d:%02d:%02d.%03d", local.tm_hour, local.tm_min, local.tm_sec,
+                millis);
+  return out;
+}
+
 }  // namespace
 
 std::string RenderConfig(const nlohmann::json& result) {
@@ -410,6 +455,47 @@ std::string RenderConfig(const nlohmann::json& result) {
     config[list] = std::move(entries);
   }
   return config.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string RenderEvent(const json& event) {
+  std::string line = LocalTimeOfDay(Field(event, "time")) + " ";
+  const json& name = Field(event, "event");
+  if (!name.is_string()) return line + RenderJson(event);
+  const std::string& kind = name.get_ref<const std::string&>();
+  auto field = [&](std::string_view key) { return FormatCell(Field(event, key)); };
+  auto has = [&](std::string_view key) { return !Field(event, key).is_null(); };
+  if (kind == "events-lost") {
+    const json& count = Field(event, "count");
+    const bool one = count.is_number_integer() && count.get<int64_t>() == 1;
+    return line + "lost " + FormatCell(count) + (one ? " event\n" : " events\n");
+  }
+  // "mac-learned" reads "mac learned"; the group decides which fields follow.
+  const std::string group = kind.substr(0, kind.find('-'));
+  std::string words = Sanitize(kind);
+  if (const size_t dash = words.find('-'); dash != std::string::npos) words[dash] = ' ';
+  line += words;
+  if (group == "port") {
+    line += " " + field("port");
+    if (has("kind")) line += " (" + field("kind") + ")";
+  } else if (group == "mac") {
+    line += " " + field("mac") + " vlan " + field("vlan");
+    if (has("from")) {
+      line += " from " + field("from") + " to " + field("port");
+    } else {
+      line += " port " + field("port");
+    }
+  } else if (group == "arp") {
+    line += " " + field("ip") + " at " + field("mac");
+    if (has("old_mac")) line += " (was " + field("old_mac") + ")";
+    line += " vlan " + field("vlan") + " port " + field("port");
+  } else {
+    json rest = event.is_object() ? event : json::object();
+    rest.erase("event");
+    rest.erase("time");
+    if (!rest.empty())
+      line += " " + Sanitize(rest.dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+  return line + "\n";
 }
 
 }  // namespace switchd::ctl

@@ -50,6 +50,7 @@ enum class ParamType {
   kDestPort,     // Args::destination: the name of an existing port
   kMirrorName,   // Args::name: a mirror's name
   kDirection,    // Args::direction: "rx", "tx" or "both"
+  kEvents,       // Args::events: a list of event kinds and groups (events.h)
 };
 
 // The on/off port settings, by param name, in the order show-ports lists them.
@@ -92,6 +93,7 @@ struct Args {
   std::optional<PortId> destination;
   std::string name;
   std::optional<Mirror::Direction> direction;
+  std::optional<EventKinds> events;
 };
 
 struct Context {
@@ -99,6 +101,7 @@ struct Context {
   PortBackend& backend;
   Time now;
   const Args& args;
+  ControlSession* session;  // the connection the request came on, if any
 };
 
 using Handler = Result<json> (*)(const Context&);
@@ -409,6 +412,28 @@ Status ParseParam(const ParamSpec& spec, const json& value, const Datapath& data
       args.offload = value.get<bool>();
       return Status::Ok();
     }
+    case ParamType::kEvents: {
+      if (!value.is_array()) {
+        return Status::InvalidArgument(
+            "invalid event list " + Describe(value) +
+            " (expected a list of names, e.g. [\"mac\", \"port-added\"])");
+      }
+      EventKinds kinds;
+      for (const json& item : value) {
+        const std::string* name = AsString(item);
+        const std::optional<EventKinds> named = name ? ParseEventKinds(*name) : std::nullopt;
+        if (!named) {
+          return Status::InvalidArgument("unknown event " + Describe(item) + " (expected " +
+                                         EventNameList() + ")");
+        }
+        kinds = kinds | *named;
+      }
+      if (kinds.empty()) {
+        return Status::InvalidArgument("empty event list (expected at least one name, or omit it)");
+      }
+      args.events = kinds;
+      return Status::Ok();
+    }
   }
   return Status::Internal("unhandled parameter type");
 }
@@ -517,7 +542,7 @@ json ParamsHelp(const MethodSpec& method) {
       "MAC",       "unicast MAC", "IPv4",    "VLAN",        "port",        "new port name",
       "port kind", "seconds",     "boolean", "MAC limit",   "storm limit", "namespace name",
       "boolean",   "CIDR",        "MTU",     "unicast MAC", "VLAN",        "VLAN list",
-      "VLAN",      "boolean",     "port",    "mirror name", "direction"};
+      "VLAN",      "boolean",     "port",    "mirror name", "direction",   "event list"};
   json params = json::array();
   for (const ParamSpec& param : method.params) {
     params.push_back({{"name", param.name},
@@ -854,6 +879,17 @@ Result<json> ShowConfig(const Context& ctx) {
   };
 }
 
+Result<json> Monitor(const Context& ctx) {
+  if (ctx.session == nullptr) {
+    return Status::InvalidArgument("monitor needs a connection to the control socket");
+  }
+  const EventKinds kinds = ctx.args.events.value_or(EventKinds::All());
+  if (Status status = ctx.session->Subscribe(kinds); !status.ok()) return status;
+  json names = json::array();
+  for (EventKind kind : kinds.List()) names.push_back(EventKindName(kind));
+  return json{{"events", std::move(names)}};
+}
+
 Result<json> Version(const Context&) { return json{{"version", SWITCHD_VERSION}}; }
 
 Result<json> Help(const Context&) {
@@ -915,6 +951,8 @@ const std::vector<MethodSpec>& Methods() {
        {{"name", kMirrorName, kRequired}}, DelMirror},
       {"show-mirrors", "list the mirrors", {}, ShowMirrors},
       {"show-config", "the running configuration, as a config file holds it", {}, ShowConfig},
+      {"monitor", "stream events to this connection until it closes",
+       {{"events", kEvents, kOptional}}, Monitor},
       {"version", "show the daemon's version", {}, Version},
       {"help", "list the methods and their params", {}, Help},
   };
@@ -927,12 +965,13 @@ const std::vector<MethodSpec>& Methods() {
 ControlMethods::ControlMethods(Datapath& datapath, PortBackend& backend)
     : datapath_(datapath), backend_(backend) {}
 
-Result<json> ControlMethods::Call(std::string_view method, const json& params, Time now) {
+Result<json> ControlMethods::Call(std::string_view method, const json& params, Time now,
+                                  ControlSession* session) {
   const MethodSpec* spec = FindMethod(method);
   if (spec == nullptr) return Status::Internal("unknown method " + QuoteInput(method));
   Args args;
   if (Status status = ParseArgs(*spec, params, datapath_, args); !status.ok()) return status;
-  return spec->handler(Context{datapath_, backend_, now, args});
+  return spec->handler(Context{datapath_, backend_, now, args, session});
 }
 
 bool ControlMethods::HasMethod(std::string_view method) const {
@@ -945,11 +984,11 @@ std::vector<std::string> ControlMethods::MethodNames() const {
   return names;
 }
 
-Dispatcher ControlMethods::MakeDispatcher(Time now) {
+Dispatcher ControlMethods::MakeDispatcher(Time now, ControlSession* session) {
   return Dispatcher{
       [this](std::string_view method) { return HasMethod(method); },
-      [this, now](std::string_view method, const json& params) {
-        return Call(method, params, now);
+      [this, now, session](std::string_view method, const json& params) {
+        return Call(method, params, now, session);
       },
   };
 }

@@ -18,6 +18,14 @@
 namespace switchd {
 namespace {
 
+constexpr unsigned kIffLowerUp = 0x10000;  // IFF_LOWER_UP (linux/if.h): the carrier is on
+
+// Whether a port's link counts as up. A TAP port is up when its interface is; a port reached
+// through an interface's kernel side needs the carrier too (a vm port's guest attached).
+bool LinkUp(bool packet_port, unsigned flags) {
+  return (flags & IFF_UP) != 0 && (!packet_port || (flags & kIffLowerUp) != 0);
+}
+
 DatapathConfig MakeDatapathConfig(const Config& config) {
   DatapathConfig datapath;
   if (config.max_macs) {
@@ -97,10 +105,18 @@ Status Daemon::Init(const Options& options) {
   sighup_.reset(evsignal_new(base_.get(), SIGHUP, OnReloadSignal, this));
   event_add(sighup_.get(), nullptr);
   removal_event_.reset(event_new(base_.get(), -1, 0, OnDeferredRemoval, this));
+  flush_events_.reset(evtimer_new(base_.get(), OnFlushEvents, this));
 
   // The socket first: a second switchd must fail before it touches any TAP.
   control_ = std::make_unique<ControlServer>(
-      base_.get(), [this](std::string_view line) { return HandleControlLine(line); });
+      base_.get(), [this](std::string_view line, ControlServer::ClientId client) {
+        return HandleControlLine(line, client);
+      });
+  control_->set_lost_notice([](uint64_t count) {
+    std::string line;
+    AppendLostNotification(count, std::chrono::system_clock::now(), line);
+    return line;
+  });
   if (Status status = control_->Listen(options.socket, config.socket_group); !status.ok()) {
     return status;
   }
@@ -261,12 +277,26 @@ int Daemon::Run() {
   return 0;
 }
 
-std::optional<std::string> Daemon::HandleControlLine(std::string_view line) {
+// The control connection a request came on, for monitor.
+class Daemon::Session final : public ControlSession {
+ public:
+  Session(Daemon& daemon, ControlServer::ClientId client) : daemon_(daemon), client_(client) {}
+  Status Subscribe(EventKinds kinds) override { return daemon_.Subscribe(client_, kinds); }
+
+ private:
+  Daemon& daemon_;
+  ControlServer::ClientId client_;
+};
+
+std::optional<std::string> Daemon::HandleControlLine(std::string_view line,
+                                                     ControlServer::ClientId client) {
   const Time start = Clock::now();
-  Dispatcher dispatcher{[this](std::string_view method) { return methods_.HasMethod(method); },
-                        [start, this](std::string_view method, const nlohmann::json& params) {
-                          return methods_.Call(method, params, start);
-                        }};
+  Session session(*this, client);
+  Dispatcher dispatcher{
+      [this](std::string_view method) { return methods_.HasMethod(method); },
+      [start, this, &session](std::string_view method, const nlohmann::json& params) {
+        return methods_.Call(method, params, start, &session);
+      }};
   std::optional<std::string> response = HandleRequestLine(line, dispatcher);
   const Time end = Clock::now();
   if (end - start >= kBusyInterval) slow_control_end_ = end;
@@ -318,7 +348,11 @@ Result<PortId> Daemon::AddPort(std::string_view name, std::string_view kind,
                            : "existing interface";
   Logf(LogLevel::kInfo, "port '%s' added (%s, %s, %s)", port->name.c_str(), port->kind.c_str(),
        origin, where.c_str());
+  // The link notifications of the TAP's creation (down) and of bringing it up are queued by now:
+  // read them before the port is registered, so that the stale "down" does not flap its state.
+  OnLinkReadable(-1, 0, this);
   ports_[slot] = std::move(port);
+  RecordPortEvent(EventKind::kPortAdded, *ports_[slot]);
   return *id;
 }
 
@@ -408,7 +442,8 @@ Status Daemon::OpenVmPort(Port& port) {
     }
   }
   if (Status up = netlink_->SetLinkUp(link->ifindex); !up.ok()) return up;
-  port.up = true;
+  Result<LinkState> now = netlink_->GetLink(port.name);
+  port.up = now.ok() && LinkUp(/*packet_port=*/true, now->flags);
   port.mac = port.link.mac ? port.link.mac : link->mac;
   Result<PacketSocket> packet = PacketSocket::Open(link->ifindex, port.name);
   if (!packet.ok()) return packet.status();
@@ -438,7 +473,8 @@ Status Daemon::OpenAttachPort(Port& port) {
     return Status(set.code(), "port '" + port.name + "': " + set.message());
   }
   if (Status up = netlink_->SetLinkUp(link->ifindex); !up.ok()) return up;
-  port.up = true;
+  Result<LinkState> now = netlink_->GetLink(port.name);
+  port.up = now.ok() && LinkUp(/*packet_port=*/true, now->flags);
   port.mac = port.link.mac ? port.link.mac : link->mac;
   Result<PacketSocket> packet = PacketSocket::Open(link->ifindex, port.name);
   if (!packet.ok()) return packet.status();
@@ -519,6 +555,7 @@ void Daemon::RemovePort(PortId id, const char* reason) {
   Port* port = FindPort(id);
   if (!port) return;
   Logf(LogLevel::kInfo, "port '%s' %s", port->name.c_str(), reason);
+  RecordPortEvent(EventKind::kPortRemoved, *port);
   datapath_.RemovePort(id);
   ReleasePort(*port);
   ports_[ToIndex(id)].reset();
@@ -573,7 +610,7 @@ void Daemon::OnPortReadable(int fd, short, void* arg) {
   for (int i = 0; i < batch; ++i) {
     ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n > 0) {
-      port->up = true;
+      self->SetPortUp(*port, true);
       if (static_cast<size_t>(n) < header) continue;  // cannot happen: the kernel writes it whole
       const VnetHeader vnet = header ? ReadVnetHeader(buffer) : VnetHeader{};
       // May emit frames to any port, never removes one (removals are deferred).
@@ -601,7 +638,7 @@ void Daemon::OnPacketReadable(int fd, short, void* arg) {
   const int n = batch.Receive(fd, kReadBatch);
   if (n < 0) {
     // ENETDOWN: the interface went down (or away; the link monitor and CheckPorts tell which).
-    if (errno == ENETDOWN) port->up = false;
+    if (errno == ENETDOWN) self->SetPortUp(*port, false);
     if (!IsAttached(*port)) {
       event_del(port->read_event.get());
       self->ScheduleRemoval(*port);
@@ -626,7 +663,7 @@ bool Daemon::Send(PortId id, std::span<const std::byte> frame, const VnetHeader&
   if (!port) return false;
   if (port->packet) {
     if (port->packet->Send(frame, vnet)) return true;
-    if (errno == ENETDOWN) port->up = false;
+    if (errno == ENETDOWN) SetPortUp(*port, false);
     if (errno == ENXIO || errno == ENODEV) ScheduleRemoval(*port);
     return false;
   }
@@ -645,7 +682,7 @@ bool Daemon::Send(PortId id, std::span<const std::byte> frame, const VnetHeader&
   if (n == static_cast<ssize_t>(expected)) return true;
   if (n < 0) {
     if (errno == EIO) {
-      port->up = false;  // the TAP's link is down: counted as a drop, not an error
+      SetPortUp(*port, false);  // the TAP's link is down: counted as a drop, not an error
     } else if (errno == EBADFD) {
       ScheduleRemoval(*port);
     }
@@ -690,7 +727,7 @@ void Daemon::OnLinkEvent(const LinkEvent& event) {
     if (!port) continue;
     if (port->ifindex == event.ifindex) {
       if (event.kind == LinkEvent::Kind::kNew) {
-        port->up = (event.flags & IFF_UP) != 0;
+        SetPortUp(*port, LinkUp(port->packet.has_value(), event.flags));
         if (event.mac) port->mac = event.mac;
         return;
       }
@@ -710,7 +747,7 @@ void Daemon::OnLinkEvent(const LinkEvent& event) {
     if (port->tap && !port->ifindex && event.kind == LinkEvent::Kind::kNew &&
         port->tap->CurrentName() == event.name && port->tap->InOurNamespace()) {
       port->ifindex = event.ifindex;
-      port->up = (event.flags & IFF_UP) != 0;
+      SetPortUp(*port, (event.flags & IFF_UP) != 0);
       if (event.mac) port->mac = event.mac;
       Logf(LogLevel::kInfo, "port '%s': TAP is back in switchd's namespace as '%s'",
            port->name.c_str(), event.name.c_str());
@@ -722,6 +759,10 @@ void Daemon::OnLinkEvent(const LinkEvent& event) {
 // --- Table events ----------------------------------------------------------------------------
 
 void Daemon::OnMacLearned(const MacEntry& entry) {
+  if (Monitoring()) {
+    RecordEvent(MakeMacEvent(EventKind::kMacLearned, std::chrono::system_clock::now(), entry,
+                             EventPortName(entry.port)));
+  }
   uint64_t suppressed = 0;
   if (LogEnabled(LogLevel::kDebug) && debug_log_limit_.Allow(entry.last_seen, &suppressed)) {
     Logf(LogLevel::kDebug, "MAC %s learned on port '%s'", DescribeMac(entry).c_str(),
@@ -730,6 +771,10 @@ void Daemon::OnMacLearned(const MacEntry& entry) {
 }
 
 void Daemon::OnMacMoved(const MacEntry& entry, PortId from) {
+  if (Monitoring()) {
+    RecordEvent(MakeMacEvent(EventKind::kMacMoved, std::chrono::system_clock::now(), entry,
+                             EventPortName(entry.port), EventPortName(from)));
+  }
   uint64_t suppressed = 0;
   if (move_log_limit_.Allow(entry.last_seen, &suppressed)) {
     Logf(LogLevel::kInfo, "MAC %s moved from port '%s' to port '%s'%s", DescribeMac(entry).c_str(),
@@ -748,6 +793,10 @@ void Daemon::OnMacMoveDamped(const MacEntry& entry, PortId attempted) {
 }
 
 void Daemon::OnMacExpired(const MacEntry& entry) {
+  if (Monitoring()) {
+    RecordEvent(MakeMacEvent(EventKind::kMacAged, std::chrono::system_clock::now(), entry,
+                             EventPortName(entry.port)));
+  }
   uint64_t suppressed = 0;
   if (LogEnabled(LogLevel::kDebug) && debug_log_limit_.Allow(entry.last_seen, &suppressed)) {
     Logf(LogLevel::kDebug, "MAC %s on port '%s' aged out", DescribeMac(entry).c_str(),
@@ -756,6 +805,10 @@ void Daemon::OnMacExpired(const MacEntry& entry) {
 }
 
 void Daemon::OnMacEvicted(const MacEntry& entry) {
+  if (Monitoring()) {
+    RecordEvent(MakeMacEvent(EventKind::kMacEvicted, std::chrono::system_clock::now(), entry,
+                             EventPortName(entry.port)));
+  }
   uint64_t suppressed = 0;
   if (LogEnabled(LogLevel::kDebug) && debug_log_limit_.Allow(entry.last_seen, &suppressed)) {
     Logf(LogLevel::kDebug, "MAC %s on port '%s' evicted: table full", DescribeMac(entry).c_str(),
@@ -764,6 +817,10 @@ void Daemon::OnMacEvicted(const MacEntry& entry) {
 }
 
 void Daemon::OnArpLearned(const ArpBinding& binding) {
+  if (Monitoring()) {
+    RecordEvent(MakeArpEvent(EventKind::kArpLearned, std::chrono::system_clock::now(), binding,
+                             EventPortName(binding.port)));
+  }
   uint64_t suppressed = 0;
   if (LogEnabled(LogLevel::kDebug) && debug_log_limit_.Allow(binding.last_seen, &suppressed)) {
     Logf(LogLevel::kDebug, "ARP %s is at %s (vlan %u, port '%s')", binding.ip.ToString().c_str(),
@@ -772,11 +829,84 @@ void Daemon::OnArpLearned(const ArpBinding& binding) {
 }
 
 void Daemon::OnArpChanged(const ArpBinding& binding, MacAddress old_mac) {
+  if (Monitoring()) {
+    RecordEvent(MakeArpEvent(EventKind::kArpChanged, std::chrono::system_clock::now(), binding,
+                             EventPortName(binding.port), old_mac));
+  }
   uint64_t suppressed = 0;
   if (move_log_limit_.Allow(binding.last_seen, &suppressed)) {
     Logf(LogLevel::kInfo, "ARP %s moved from %s to %s (vlan %u, port '%s')",
          binding.ip.ToString().c_str(), old_mac.ToString().c_str(), binding.mac.ToString().c_str(),
          binding.vlan, PortName(binding.port).c_str());
+  }
+}
+
+void Daemon::OnArpExpired(const ArpBinding& binding) {
+  if (Monitoring()) {
+    RecordEvent(MakeArpEvent(EventKind::kArpAged, std::chrono::system_clock::now(), binding,
+                             EventPortName(binding.port)));
+  }
+}
+
+// --- Events for monitor subscribers -----------------------------------------------------------
+
+std::string_view Daemon::EventPortName(PortId id) const {
+  return datapath_.HasPort(id) ? std::string_view(datapath_.port_name(id)) : std::string_view();
+}
+
+void Daemon::RecordEvent(const Event& event) {
+  event_ring_.Push(event);  // a full ring counts the event as lost
+  if (!evtimer_pending(flush_events_.get(), nullptr)) {
+    // Zero delay: published on the loop's next iteration, after the ports it is serving now.
+    timeval now{0, 0};
+    evtimer_add(flush_events_.get(), &now);
+  }
+}
+
+void Daemon::RecordPortEvent(EventKind kind, const Port& port) {
+  if (Monitoring()) {
+    RecordEvent(MakePortEvent(kind, std::chrono::system_clock::now(), port.name, port.kind));
+  }
+}
+
+void Daemon::SetPortUp(Port& port, bool up) {
+  if (port.up == up) return;
+  port.up = up;
+  RecordPortEvent(up ? EventKind::kPortUp : EventKind::kPortDown, port);
+}
+
+Status Daemon::Subscribe(ControlServer::ClientId client, EventKinds kinds) {
+  FlushEvents(event_ring_.capacity());
+  control_->Subscribe(client, kinds.bits());
+  return Status::Ok();
+}
+
+void Daemon::OnFlushEvents(int, short, void* arg) {
+  static_cast<Daemon*>(arg)->FlushEvents(kEventFlushBatch);
+}
+
+void Daemon::FlushEvents(size_t max) {
+  Event event;
+  for (size_t n = 0; n < max && event_ring_.Pop(event); ++n) {
+    control_->Publish(EventKinds::Of(event.kind).bits(), [&]() -> std::string_view {
+      event_line_.clear();
+      AppendEventNotification(event, event_line_);
+      return event_line_;
+    });
+  }
+  if (!event_ring_.empty()) {
+    timeval now{0, 0};
+    evtimer_add(flush_events_.get(), &now);
+    return;
+  }
+  // The ring is empty: the events it dropped when full came after everything published so far.
+  if (event_ring_.has_lost()) {
+    const LostCounts lost = event_ring_.TakeLost();
+    for (size_t kind = 0; kind < kEventKindCount; ++kind) {
+      if (lost[kind] != 0) {
+        control_->CountLost(EventKinds::Of(static_cast<EventKind>(kind)).bits(), lost[kind]);
+      }
+    }
   }
 }
 

@@ -7,6 +7,12 @@
 // (FrameSink), turns table events into rate-limited log lines (DatapathEvents), and opens and
 // closes ports for the control methods (PortBackend).
 //
+// Events for `monitor` subscribers: while a control client subscribes, each table event and each
+// port added, removed, up or down is appended as a fixed-size record to a bounded ring (no
+// allocation, no JSON; with no subscriber an event costs one branch). A zero-delay timer drains
+// the ring later in the loop, at most kEventFlushBatch records per iteration, and publishes each
+// as one notification line (switchd/control/events.h); a full ring drops and counts.
+//
 // Ports whose TAP is deleted (by the user, or with its namespace) are removed; ports whose TAP is
 // moved into another namespace keep forwarding: the descriptor, not the name, is the port.
 // Destruction is the clean shutdown: control socket closed and unlinked, then ports closed (the
@@ -25,6 +31,7 @@
 #include <vector>
 
 #include "switchd/control/config.h"
+#include "switchd/control/events.h"
 #include "switchd/control/methods.h"
 #include "switchd/core/datapath.h"
 #include "switchd/io/control_server.h"
@@ -44,6 +51,8 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   static constexpr Duration kBusyInterval = std::chrono::microseconds(200);
   // A virtio-net header and the largest (GSO) frame a TAP hands over.
   static constexpr size_t kFrameBufferSize = kVnetHeaderSize + kMaxFrameSize;
+  // Event records published per loop iteration, at most: the rest waits for the next one.
+  static constexpr size_t kEventFlushBatch = 512;
 
   struct Options {
     std::string socket;                      // the control socket's path
@@ -83,6 +92,7 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   void OnMacEvicted(const MacEntry& entry) override;
   void OnArpLearned(const ArpBinding& binding) override;
   void OnArpChanged(const ArpBinding& binding, MacAddress old_mac) override;
+  void OnArpExpired(const ArpBinding& binding) override;
 
  private:
   // A port is reached one of two ways: through a TAP descriptor the switch holds (kind tap), or
@@ -108,7 +118,8 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   Status Init(const Options& options);
   // Runs one control method for the configuration (start-up or reload).
   Result<nlohmann::json> Apply(std::string_view method, const nlohmann::json& params);
-  std::optional<std::string> HandleControlLine(std::string_view line);
+  std::optional<std::string> HandleControlLine(std::string_view line,
+                                               ControlServer::ClientId client);
   Port* FindPort(PortId id) const;
   // Open the port's interface for each kind; on failure, ReleasePort undoes what was done.
   Status OpenTapPort(Port& port, bool offloads);
@@ -129,6 +140,20 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   void OnLinkEvent(const LinkEvent& event);
   std::string PortName(PortId id) const;
 
+  // Events for monitor subscribers.
+  class Session;
+  bool Monitoring() const { return control_ != nullptr && control_->has_subscribers(); }
+  // The port's name for an event record, empty if the datapath has no such port. No allocation.
+  std::string_view EventPortName(PortId id) const;
+  void RecordEvent(const Event& event);
+  void RecordPortEvent(EventKind kind, const Port& port);
+  void SetPortUp(Port& port, bool up);
+  // Subscribes a control client: first publishes what the ring holds (events from before the
+  // subscription), so the new subscriber gets only later ones.
+  Status Subscribe(ControlServer::ClientId client, EventKinds kinds);
+  // Publishes up to `max` records, then the lost count once the ring is empty.
+  void FlushEvents(size_t max);
+
   static void OnPortReadable(int fd, short events, void* arg);
   static void OnPacketReadable(int fd, short events, void* arg);
   static void OnTimer(int fd, short events, void* arg);
@@ -136,6 +161,7 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   static void OnReloadSignal(int signal, short events, void* arg);
   static void OnLinkReadable(int fd, short events, void* arg);
   static void OnDeferredRemoval(int fd, short events, void* arg);
+  static void OnFlushEvents(int fd, short events, void* arg);
 
   // Declared first, destroyed last: every event below belongs to it.
   EventBasePtr base_;
@@ -152,6 +178,9 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   EventPtr sigint_;
   EventPtr sighup_;
   EventPtr removal_event_;
+  EventPtr flush_events_;  // zero-delay timer: publishes the event ring
+  EventRing event_ring_;
+  std::string event_line_;  // reused for each notification line
   RateLimiter move_log_limit_{10};
   RateLimiter debug_log_limit_{20};
   std::vector<std::byte> frame_buffer_;

@@ -123,7 +123,7 @@ TEST_F(MethodsTest, TableHasEveryDocumentedMethod) {
       "show-ports",   "show-macs",   "show-arp",  "show-stats", "add-port",
       "del-port",     "set-port",    "add-mac",   "del-mac",    "flush-macs",
       "add-arp",      "del-arp",     "set-aging", "add-mirror", "del-mirror",
-      "show-mirrors", "show-config", "version",   "help"};
+      "show-mirrors", "show-config", "monitor",   "version",    "help"};
   EXPECT_EQ(methods_.MethodNames(), expected);
   for (const std::string& name : expected) EXPECT_TRUE(methods_.HasMethod(name)) << name;
   EXPECT_FALSE(methods_.HasMethod("show-mac"));
@@ -922,6 +922,86 @@ TEST_F(MethodsTest, HelpListsEveryMethodWithItsParams) {
     {"name": "mac", "type": "unicast MAC", "required": true},
     {"name": "port", "type": "port", "required": true},
     {"name": "vlan", "type": "VLAN", "required": false}])"));
+}
+
+// ---- monitor.
+
+// The connection a request came on, as the control socket would provide it.
+class FakeSession : public ControlSession {
+ public:
+  Status Subscribe(EventKinds kinds) override {
+    subscriptions.push_back(kinds);
+    return fail_with;
+  }
+  std::vector<EventKinds> subscriptions;
+  Status fail_with;
+};
+
+TEST_F(MethodsTest, MonitorSubscribesTheConnectionToEveryEventByDefault) {
+  FakeSession session;
+  Result<json> result = methods_.Call("monitor", json::object(), At(1000), &session);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(*result, json::parse(R"({"events": ["port-added", "port-removed", "port-up",
+      "port-down", "mac-learned", "mac-moved", "mac-aged", "mac-evicted", "arp-learned",
+      "arp-changed", "arp-aged"]})"));
+  ASSERT_EQ(session.subscriptions.size(), 1u);
+  EXPECT_EQ(session.subscriptions[0], EventKinds::All());
+}
+
+TEST_F(MethodsTest, MonitorTakesKindsAndGroups) {
+  FakeSession session;
+  Result<json> result = methods_.Call("monitor", {{"events", {"mac-moved", "port", "mac-moved"}}},
+                                      At(1000), &session);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(*result, json::parse(R"({"events": ["port-added", "port-removed", "port-up",
+      "port-down", "mac-moved"]})"));
+  ASSERT_EQ(session.subscriptions.size(), 1u);
+  EXPECT_EQ(session.subscriptions[0],
+            *ParseEventKinds("port") | EventKinds::Of(EventKind::kMacMoved));
+}
+
+TEST_F(MethodsTest, MonitorRefusesBadEventListsBeforeSubscribing) {
+  FakeSession session;
+  auto error = [&](const json& events) {
+    Result<json> result = methods_.Call("monitor", {{"events", events}}, At(1000), &session);
+    EXPECT_FALSE(result.ok());
+    EXPECT_EQ(result.status().code(), ErrorCode::kInvalidArgument);
+    return result.status().message();
+  };
+  EXPECT_EQ(error({"mac", "fdb"}),
+            "unknown event 'fdb' (expected all, port, mac, arp, port-added, port-removed, "
+            "port-up, port-down, mac-learned, mac-moved, mac-aged, mac-evicted, arp-learned, "
+            "arp-changed, arp-aged)");
+  EXPECT_EQ(error(json::array()), "empty event list (expected at least one name, or omit it)");
+  EXPECT_EQ(error("mac"),
+            "invalid event list 'mac' (expected a list of names, e.g. [\"mac\", \"port-added\"])");
+  EXPECT_EQ(error({1}).rfind("unknown event 1 (expected all, ", 0), 0u);
+  EXPECT_TRUE(session.subscriptions.empty());
+}
+
+TEST_F(MethodsTest, MonitorNeedsAConnection) {
+  EXPECT_EQ(InvalidParams("monitor", json::object()),
+            "monitor needs a connection to the control socket");
+}
+
+TEST_F(MethodsTest, MonitorReportsAFailedSubscription) {
+  FakeSession session;
+  session.fail_with = Status::ResourceExhausted("too many subscribers");
+  Result<json> result = methods_.Call("monitor", json::object(), At(1000), &session);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().message(), "too many subscribers");
+}
+
+TEST_F(MethodsTest, MonitorThroughTheEnvelopeAnswersFirst) {
+  FakeSession session;
+  const std::optional<std::string> response = HandleRequestLine(
+      R"({"jsonrpc":"2.0","id":7,"method":"monitor","params":{"events":["arp"]}})",
+      methods_.MakeDispatcher(At(1000), &session));
+  ASSERT_TRUE(response);
+  EXPECT_EQ(
+      *response,
+      R"({"id":7,"jsonrpc":"2.0","result":{"events":["arp-learned","arp-changed","arp-aged"]}})");
+  EXPECT_EQ(session.subscriptions.size(), 1u);
 }
 
 // ---- Bounds.

@@ -86,6 +86,9 @@ TEST(CommandsTest, ParsesEveryCommandToItsMethodAndParams) {
       {{"set-aging", "300"}, "set-aging", {{"seconds", 300}}},
       {{"set-aging", "1000000"}, "set-aging", {{"seconds", 1000000}}},
       {{"version"}, "version", json::object()},
+      {{"monitor"}, "monitor", json::object()},
+      {{"monitor", "mac"}, "monitor", {{"events", {"mac"}}}},
+      {{"monitor", "port,arp-learned"}, "monitor", {{"events", {"port", "arp-learned"}}}},
       {{"set-port", "tap0", "max-macs", "100"}, "set-port", {{"port", "tap0"}, {"max_macs", 100}}},
       {{"set-port", "tap0", "storm-limit", "off", "max-macs", "0"},
        "set-port",
@@ -145,6 +148,26 @@ TEST(CommandsTest, ParsesEveryCommandToItsMethodAndParams) {
   for (const CommandSpec& command : Commands()) {
     if (command.name == "help") continue;
     EXPECT_TRUE(covered.count(std::string(command.name))) << command.name;
+  }
+}
+
+TEST(CommandsTest, MonitorStreamsEventsAndChecksItsListShape) {
+  const CommandLine line = ParseOk({"monitor", "--json"});
+  ASSERT_NE(line.command, nullptr);
+  EXPECT_NE(line.command->render_event, nullptr);
+  EXPECT_TRUE(line.json);
+  for (std::string_view bad : {"", ",", "mac,", ",mac", "mac,,arp"}) {
+    const CtlError error = ParseError({"monitor", bad});
+    EXPECT_EQ(error.exit_code, ExitCode::kFailure) << bad;
+    EXPECT_EQ(error.message, "invalid list '" + std::string(bad) +
+                                 "' (expected names separated by commas, e.g. mac,port-added)");
+  }
+  // Names are the daemon's to check.
+  EXPECT_EQ(ParseOk({"monitor", "fdb"}).params, json({{"events", {"fdb"}}}));
+  EXPECT_EQ(ParseError({"monitor", "mac", "arp"}).exit_code, ExitCode::kUsage);
+  // Only monitor streams.
+  for (const CommandSpec& command : Commands()) {
+    EXPECT_EQ(command.render_event != nullptr, command.name == "monitor") << command.name;
   }
 }
 
@@ -417,6 +440,7 @@ TEST(CommandsTest, UsageLinesComeFromTheTable) {
       "show-mirrors",
       "show-config",
       "save FILE",
+      "monitor [EVENTS]",
       "version",
       "help [COMMAND]",
   };

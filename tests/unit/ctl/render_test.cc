@@ -1,6 +1,8 @@
 #include "ctl/render.h"
 
 #include <array>
+#include <cstdlib>
+#include <ctime>
 
 #include <gtest/gtest.h>
 
@@ -241,6 +243,103 @@ TEST(RenderTest, JsonIsOneLineAndNeverThrowsOnBadUtf8) {
   EXPECT_EQ(RenderJson(kPorts[1]).find('\n'), RenderJson(kPorts[1]).size() - 1);
   EXPECT_EQ(json::parse(RenderJson(kPorts)), kPorts);
   EXPECT_EQ(RenderJson(json("a\xff")), "\"a\xef\xbf\xbd\"\n");
+}
+
+// Renders events with the local time zone set to `tz`, restoring it after.
+class EventRenderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tz = std::getenv("TZ");
+    if (tz != nullptr) saved_tz_ = tz;
+    had_tz_ = tz != nullptr;
+    Zone("UTC");
+  }
+  void TearDown() override {
+    if (had_tz_) {
+      setenv("TZ", saved_tz_.c_str(), 1);
+    } else {
+      unsetenv("TZ");
+    }
+    tzset();
+  }
+  static void Zone(const char* tz) {
+    setenv("TZ", tz, 1);
+    tzset();
+  }
+  static std::string Render(std::string_view text) { return RenderEvent(json::parse(text)); }
+
+ private:
+  std::string saved_tz_;
+  bool had_tz_ = false;
+};
+
+TEST_F(EventRenderTest, PortEvents) {
+  EXPECT_EQ(Render(R"({"event":"port-added","kind":"tap","port":"h1",
+                       "time":"2025-05-01T18:20:01.123Z"})"),
+            "18:20:01.123 port added h1 (tap)\n");
+  EXPECT_EQ(Render(R"({"event":"port-removed","port":"h1","time":"2025-05-01T18:20:01.123Z"})"),
+            "18:20:01.123 port removed h1\n");
+  EXPECT_EQ(Render(R"({"event":"port-up","port":"h1","time":"2025-05-01T18:20:01.003Z"})"),
+            "18:20:01.003 port up h1\n");
+  EXPECT_EQ(Render(R"({"event":"port-down","port":"h1","time":"2025-05-01T18:20:01.000Z"})"),
+            "18:20:01.000 port down h1\n");
+}
+
+TEST_F(EventRenderTest, MacEvents) {
+  EXPECT_EQ(Render(R"({"event":"mac-learned","mac":"02:00:00:00:00:01","port":"h1",
+                       "time":"2025-05-01T18:20:01.123Z","vlan":1})"),
+            "18:20:01.123 mac learned 02:00:00:00:00:01 vlan 1 port h1\n");
+  EXPECT_EQ(Render(R"({"event":"mac-moved","from":"h1","mac":"02:00:00:00:00:01","port":"h2",
+                       "time":"2025-05-01T18:20:01.123Z","vlan":1})"),
+            "18:20:01.123 mac moved 02:00:00:00:00:01 vlan 1 from h1 to h2\n");
+  EXPECT_EQ(Render(R"({"event":"mac-aged","mac":"02:00:00:00:00:01","port":"h1",
+                       "time":"2025-05-01T18:20:01.123Z","vlan":10})"),
+            "18:20:01.123 mac aged 02:00:00:00:00:01 vlan 10 port h1\n");
+  EXPECT_EQ(Render(R"({"event":"mac-evicted","mac":"02:00:00:00:00:01","port":"h1",
+                       "time":"2025-05-01T18:20:01.123Z","vlan":1})"),
+            "18:20:01.123 mac evicted 02:00:00:00:00:01 vlan 1 port h1\n");
+}
+
+TEST_F(EventRenderTest, ArpEvents) {
+  EXPECT_EQ(Render(R"({"event":"arp-learned","ip":"198.18.0.1","mac":"02:00:00:00:00:01",
+                       "port":"h1","time":"2025-05-01T18:20:01.123Z","vlan":1})"),
+            "18:20:01.123 arp learned 198.18.0.1 at 02:00:00:00:00:01 vlan 1 port h1\n");
+  EXPECT_EQ(Render(R"({"event":"arp-changed","ip":"198.18.0.1","mac":"02:00:00:00:00:02",
+                       "old_mac":"02:00:00:00:00:01","port":"h2",
+                       "time":"2025-05-01T18:20:01.123Z","vlan":1})"),
+            "18:20:01.123 arp changed 198.18.0.1 at 02:00:00:00:00:02 (was 02:00:00:00:00:01) "
+            "vlan 1 port h2\n");
+  EXPECT_EQ(Render(R"({"event":"arp-aged","ip":"198.18.0.1","mac":"02:00:00:00:00:01",
+                       "port":null,"time":"2025-05-01T18:20:01.123Z","vlan":1})"),
+            "18:20:01.123 arp aged 198.18.0.1 at 02:00:00:00:00:01 vlan 1 port -\n");
+}
+
+TEST_F(EventRenderTest, LostEvents) {
+  EXPECT_EQ(Render(R"({"count":1234,"event":"events-lost","time":"2025-05-01T18:20:01.123Z"})"),
+            "18:20:01.123 lost 1234 events\n");
+  EXPECT_EQ(Render(R"({"count":1,"event":"events-lost","time":"2025-05-01T18:20:01.123Z"})"),
+            "18:20:01.123 lost 1 event\n");
+}
+
+TEST_F(EventRenderTest, TimeIsLocal) {
+  Zone("UTC-2");  // POSIX: two hours east of UTC
+  EXPECT_EQ(Render(R"({"event":"port-up","port":"h1","time":"2025-05-01T23:59:59.999Z"})"),
+            "01:59:59.999 port up h1\n");
+}
+
+TEST_F(EventRenderTest, UnknownEventsAndOddValuesStillPrintOneLine) {
+  EXPECT_EQ(Render(R"({"event":"vxlan-peer-up","peer":"198.18.1.1","port":"vx0",
+                       "time":"2025-05-01T18:20:01.123Z"})"),
+            R"(18:20:01.123 vxlan peer-up {"peer":"198.18.1.1","port":"vx0"})"
+            "\n");
+  EXPECT_EQ(Render(R"({"event":"port-up","port":"a\nb","time":"yesterday"})"),
+            "yesterday port up a?b\n");
+  EXPECT_EQ(Render(R"({"event":"mac-learned"})"), "- mac learned - vlan - port -\n");
+  EXPECT_EQ(Render(R"({"no":"event"})"), R"(- {"no":"event"})"
+                                         "\n");
+  EXPECT_EQ(Render(R"([1,2])"), "- [1,2]\n");
+  EXPECT_EQ(Render(R"({"event":"port-up","port":"h1","time":"2025-02-30T18:20:01.123Z"})"),
+            "2025-02-30T18:20:01.123Z port up h1\n");
 }
 
 }  // namespace
