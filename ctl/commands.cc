@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <utility>
 
@@ -144,6 +145,18 @@ const std::vector<CommandSpec>& Table() {
        RenderConfig,
        {},
        "show-config"},
+      {"capture",
+       "write PORT's frames (both directions) to a pcap file FILE, until a count or a time",
+       {{"PORT", "port", ValueType::kString, false, "port name"},
+        {"FILE", "file", ValueType::kPath, false,
+         "pcap file (written with your permissions; read it with tcpdump -r)"}},
+       {{"--count", "N", "count", ValueType::kCount, "stop after N frames"},
+        {"--seconds", "S", "seconds", ValueType::kCount, "stop after S seconds"}},
+       RenderEmpty,
+       {},
+       {},
+       RenderCaptureDone,
+       "capture-done"},
       {"monitor",
        "print events as they happen (ports, MAC table, ARP table) until interrupted",
        {{"EVENTS", "events", ValueType::kNameList, true,
@@ -364,6 +377,16 @@ std::variant<json, CtlError> ParseValue(ValueType type, std::string_view text) {
     case ValueType::kOutputFile:
       if (!text.empty()) return json(std::string(text));
       return CtlError{ExitCode::kFailure, "empty file name (expected a path, or - for stdout)"};
+    case ValueType::kPath: {
+      if (text.empty()) return CtlError{ExitCode::kFailure, "empty file name (expected a path)"};
+      std::error_code error;
+      const std::filesystem::path path = std::filesystem::absolute(std::string(text), error);
+      if (error) {
+        return CtlError{ExitCode::kFailure,
+                        "invalid file name " + Quote(text) + ": " + error.message()};
+      }
+      return json(path.lexically_normal().string());
+    }
     case ValueType::kNameList: {
       json names = json::array();
       for (size_t start = 0; start <= text.size();) {

@@ -47,6 +47,7 @@ enum class ValueType {
   kOutputFile,  // a file switchctl writes the result to ("-": standard output); not sent
   kVlanList,    // "10,20,30-40", sent in canonical form
   kDirection,   // rx, tx or both
+  kPath,        // a file path, sent absolute (the daemon's working directory is not the caller's)
   kNameList,    // names separated by commas ("mac,port-added"), sent as a list (checked by
                 // the daemon)
 };
@@ -95,6 +96,8 @@ struct CommandSpec {
   // Set for a streaming command (monitor): the method subscribes, and each event that follows is
   // rendered by this (its result is not printed).
   Renderer render_event = nullptr;
+  // A streaming command that ends by itself: the name of the event after which it stops.
+  std::string_view last_event = {};
 };
 
 // The method a command calls.

@@ -254,6 +254,25 @@ std::string RenderPorts(const json& result) {
   return RenderTable(kPortColumns, rows);
 }
 
+std::string RenderCaptureDone(const json& event) {
+  if (Field(event, "event") != "capture-done") return RenderJson(event);
+  const json& frames = Field(event, "frames");
+  const bool one = frames.is_number_integer() && frames.get<int64_t>() == 1;
+  std::string line = "captured " + FormatCell(frames) + (one ? " frame (" : " frames (") +
+                     FormatCell(Field(event, "bytes")) + " bytes) of " +
+                     FormatCell(Field(event, "port")) + " to " + FormatCell(Field(event, "file"));
+  const json& reason = Field(event, "reason");
+  if (reason == "count") {
+    line += ": count reached";
+  } else if (reason == "time") {
+    line += ": time is up";
+  } else if (!reason.is_null()) {
+    line += ": " + FormatCell(reason);
+  }
+  if (!Field(event, "error").is_null()) line += " (" + FormatCell(Field(event, "error")) + ")";
+  return line + "\n";
+}
+
 std::string RenderMirrors(const json& result) { return RenderTable(kMirrorColumns, result); }
 
 std::string RenderMirror(const json& result) {

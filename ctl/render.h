@@ -57,6 +57,8 @@ std::string RenderVersion(const nlohmann::json& result);
 // show-mirrors: NAME SOURCE DESTINATION DIRECTION FRAMES; add-mirror: the new mirror's row.
 std::string RenderMirrors(const nlohmann::json& result);
 std::string RenderMirror(const nlohmann::json& result);
+// capture's last event: "captured 42 frames (3456 bytes) of tap0 to /tmp/tap0.pcap (count)".
+std::string RenderCaptureDone(const nlohmann::json& event);
 // show-config and save: the configuration as an indented JSON document, as a config file holds it.
 std::string RenderConfig(const nlohmann::json& result);
 

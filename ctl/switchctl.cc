@@ -59,6 +59,8 @@ int Stream(const CommandLine& line, const Streamer& stream, std::ostream& out, s
       stream(line.socket_path, line.command->name, line.params, [&](const nlohmann::json& event) {
         out << (line.json ? RenderJson(event) : line.command->render_event(event));
         out.flush();  // each line as it happens, also into a pipe
+        const std::string_view last = line.command->last_event;
+        if (!last.empty() && event.is_object() && event.value("event", "") == last) return false;
         return static_cast<bool>(out);
       });
   if (!status.ok()) return Fail(err, ExitCode::kFailure, status.message());

@@ -51,6 +51,9 @@ enum class ParamType {
   kMirrorName,   // Args::name: a mirror's name
   kDirection,    // Args::direction: "rx", "tx" or "both"
   kEvents,       // Args::events: a list of event kinds and groups (events.h)
+  kFilePath,     // Args::file: an absolute path
+  kFrameCount,   // Args::count: 1..1000000000
+  kDuration,     // Args::duration: seconds, 1..86400
 };
 
 // The on/off port settings, by param name, in the order show-ports lists them.
@@ -94,6 +97,9 @@ struct Args {
   std::string name;
   std::optional<Mirror::Direction> direction;
   std::optional<EventKinds> events;
+  std::string file;
+  uint64_t count = 0;
+  uint64_t duration = 0;
 };
 
 struct Context {
@@ -404,6 +410,29 @@ Status ParseParam(const ParamSpec& spec, const json& value, const Datapath& data
       }
       return Status::Ok();
     }
+    case ParamType::kFilePath: {
+      const std::string* path = AsString(value);
+      if (!path || path->empty() || path->front() != '/' || path->size() > 4096 ||
+          path->find('\0') != std::string::npos) {
+        return Status::InvalidArgument("invalid file " + Describe(value) +
+                                       " (expected an absolute path)");
+      }
+      args.file = *path;
+      return Status::Ok();
+    }
+    case ParamType::kFrameCount:
+    case ParamType::kDuration: {
+      const bool count = spec.type == ParamType::kFrameCount;
+      const int64_t max = count ? 1000000000 : 86400;
+      const std::optional<int64_t> n = AsInteger(value);
+      if (!n || *n < 1 || *n > max) {
+        return Status::InvalidArgument(
+            std::string("invalid ") + (count ? "frame count " : "duration ") + Describe(value) +
+            " (expected an integer 1.." + std::to_string(max) + (count ? ")" : " seconds)"));
+      }
+      (count ? args.count : args.duration) = static_cast<uint64_t>(*n);
+      return Status::Ok();
+    }
     case ParamType::kOffload: {
       if (!value.is_boolean()) {
         return Status::InvalidArgument("invalid offload setting " + Describe(value) +
@@ -539,10 +568,11 @@ json PortJson(const Context& ctx, const PortInfo& port) {
 
 json ParamsHelp(const MethodSpec& method) {
   static constexpr std::string_view kTypeNames[] = {
-      "MAC",       "unicast MAC", "IPv4",    "VLAN",        "port",        "new port name",
-      "port kind", "seconds",     "boolean", "MAC limit",   "storm limit", "namespace name",
-      "boolean",   "CIDR",        "MTU",     "unicast MAC", "VLAN",        "VLAN list",
-      "VLAN",      "boolean",     "port",    "mirror name", "direction",   "event list"};
+      "MAC",           "unicast MAC", "IPv4",    "VLAN",        "port",        "new port name",
+      "port kind",     "seconds",     "boolean", "MAC limit",   "storm limit", "namespace name",
+      "boolean",       "CIDR",        "MTU",     "unicast MAC", "VLAN",        "VLAN list",
+      "VLAN",          "boolean",     "port",    "mirror name", "direction",   "event list",
+      "absolute path", "frame count", "seconds"};
   json params = json::array();
   for (const ParamSpec& param : method.params) {
     params.push_back({{"name", param.name},
@@ -879,6 +909,14 @@ Result<json> ShowConfig(const Context& ctx) {
   };
 }
 
+Result<json> Capture(const Context& ctx) {
+  if (ctx.session == nullptr) {
+    return Status::InvalidArgument("capture needs a connection to the control socket");
+  }
+  return ctx.session->StartCapture(*ctx.args.port, ctx.args.file, ctx.args.count,
+                                   ctx.args.duration);
+}
+
 Result<json> Monitor(const Context& ctx) {
   if (ctx.session == nullptr) {
     return Status::InvalidArgument("monitor needs a connection to the control socket");
@@ -951,6 +989,9 @@ const std::vector<MethodSpec>& Methods() {
        {{"name", kMirrorName, kRequired}}, DelMirror},
       {"show-mirrors", "list the mirrors", {}, ShowMirrors},
       {"show-config", "the running configuration, as a config file holds it", {}, ShowConfig},
+      {"capture", "write a port's frames to a pcap file; capture-done tells when it ends",
+       {{"port", kPort, kRequired}, {"file", kFilePath, kRequired},
+        {"count", kFrameCount, kOptional}, {"seconds", kDuration, kOptional}}, Capture},
       {"monitor", "stream events to this connection until it closes",
        {{"events", kEvents, kOptional}}, Monitor},
       {"version", "show the daemon's version", {}, Version},

@@ -69,6 +69,15 @@ class ControlSession {
   // Subscribes the connection to the events of `kinds`, replacing its earlier subscription: after
   // the response to this request, each such event is sent to it as a notification.
   virtual Status Subscribe(EventKinds kinds) = 0;
+  // Starts writing `port`'s frames (both directions) to the pcap file `file` (an absolute path,
+  // opened with the permissions of the user at the other end of the connection). It ends after
+  // `count` frames or `seconds` seconds (0: no such bound) or when the connection closes, and
+  // then a "capture-done" event goes to this connection. Returns what the capture is.
+  virtual Result<nlohmann::json> StartCapture(PortId port, const std::string& file, uint64_t count,
+                                              uint64_t seconds) {
+    (void)port, (void)file, (void)count, (void)seconds;
+    return Status::InvalidArgument("capture needs a connection to the control socket");
+  }
 };
 
 class ControlMethods {

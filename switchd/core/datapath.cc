@@ -489,14 +489,15 @@ void Datapath::Deliver(Port& port, std::span<const std::byte> frame, const VnetH
   if (sink_.Send(port.info.id, frame, vnet)) {
     ++counters.tx_packets;
     counters.tx_bytes += frame.size();
+    // A capture records what left, as tcpdump on the interface would.
+    if (port.captured && observer_ != nullptr) {
+      observer_->OnFrame(port.info.id, FrameObserver::Direction::kTx, frame, vnet);
+    }
   } else {
     ++counters.tx_dropped;
     ++stats_.tx_failed;
   }
   if (mirror && !port.tx_mirrors.empty()) CopyToMirrors(port.tx_mirrors, frame, vnet);
-  if (port.captured && observer_ != nullptr) {
-    observer_->OnFrame(port.info.id, FrameObserver::Direction::kTx, frame, vnet);
-  }
 }
 
 void Datapath::SetCaptured(PortId port, bool captured) {

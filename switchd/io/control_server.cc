@@ -438,7 +438,32 @@ void ControlServer::SendLostNotice(Client& client) {
 
 void ControlServer::Close(Client& client) {
   if (client.topics != 0) std::erase(subscribers_, &client);
-  clients_.erase(client.id);
+  const ClientId id = client.id;
+  clients_.erase(id);
+  if (on_close_) on_close_(id);
+}
+
+bool ControlServer::SendTo(ClientId id, std::string_view line) {
+  const auto it = clients_.find(id);
+  if (it == clients_.end() || it->second->closing) return false;
+  Client& client = *it->second;
+  if (evbuffer_get_length(bufferevent_get_output(client.bev.get())) >= kMaxNotificationBacklog) {
+    return false;
+  }
+  Send(client, line);
+  return true;
+}
+
+std::optional<ucred> ControlServer::PeerCredentials(ClientId id) const {
+  const auto it = clients_.find(id);
+  if (it == clients_.end()) return std::nullopt;
+  ucred credentials{};
+  socklen_t size = sizeof credentials;
+  if (getsockopt(bufferevent_getfd(it->second->bev.get()), SOL_SOCKET, SO_PEERCRED, &credentials,
+                 &size) < 0) {
+    return std::nullopt;
+  }
+  return credentials;
 }
 
 }  // namespace switchd

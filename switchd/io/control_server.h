@@ -26,6 +26,8 @@
 // destruction.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -90,6 +92,15 @@ class ControlServer {
   // Counts `count` lines of `topics` as lost for every subscriber of any of them (lines that
   // could not even be published); those with room are told at once.
   void CountLost(Topics topics, uint64_t count);
+  // Sends `line` (without newline) to `client` alone, if it is there and has room for it (the
+  // same bound as for published lines). False otherwise.
+  bool SendTo(ClientId client, std::string_view line);
+  // The user and group of the process at the other end of `client`'s connection (SO_PEERCRED),
+  // or nullopt for a client that is gone.
+  std::optional<ucred> PeerCredentials(ClientId client) const;
+  // Called with each client's id when its connection goes away, whatever the reason.
+  void set_on_close(std::function<void(ClientId)> on_close) { on_close_ = std::move(on_close); }
+
   // The line (without newline) that tells a subscriber it lost `count` lines. Without one, losses
   // are only counted.
   void set_lost_notice(std::function<std::string(uint64_t count)> make_line) {
@@ -140,6 +151,7 @@ class ControlServer {
   RateLimiter refusal_log_limit_{1};
   uint64_t next_client_id_ = 1;
   std::map<uint64_t, std::unique_ptr<Client>> clients_;
+  std::function<void(ClientId)> on_close_;
   std::vector<Client*> subscribers_;  // the clients in clients_ with topics
   std::function<std::string(uint64_t count)> lost_notice_;
 };

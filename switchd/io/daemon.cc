@@ -1,9 +1,12 @@
 #include "switchd/io/daemon.h"
 
 #include <event2/event.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <signal.h>
+#include <sys/fsuid.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,7 +53,10 @@ Daemon::Daemon(EventBasePtr base, const DatapathConfig& datapath_config)
 
 Daemon::~Daemon() {
   // The control socket goes first (destroyed last-declared), then the events, then the ports:
-  // closing a TAP this process created deletes it.
+  // closing a TAP this process created deletes it. Captures keep what they wrote.
+  datapath_.set_observer(nullptr);
+  for (auto& capture : captures_) (void)capture->writer.Flush();
+  captures_.clear();
   control_.reset();
   for (auto& port : ports_) {
     if (!port) continue;
@@ -105,6 +111,8 @@ Status Daemon::Init(const Options& options) {
   sighup_.reset(evsignal_new(base_.get(), SIGHUP, OnReloadSignal, this));
   event_add(sighup_.get(), nullptr);
   removal_event_.reset(event_new(base_.get(), -1, 0, OnDeferredRemoval, this));
+  finish_captures_.reset(event_new(base_.get(), -1, 0, OnFinishCaptures, this));
+  datapath_.set_observer(this);
   flush_events_.reset(evtimer_new(base_.get(), OnFlushEvents, this));
 
   // The socket first: a second switchd must fail before it touches any TAP.
@@ -112,6 +120,11 @@ Status Daemon::Init(const Options& options) {
       base_.get(), [this](std::string_view line, ControlServer::ClientId client) {
         return HandleControlLine(line, client);
       });
+  control_->set_on_close([this](ControlServer::ClientId client) {
+    for (auto& capture : captures_) {
+      if (capture->client == client) EndCapture(*capture, "the client went away");
+    }
+  });
   control_->set_lost_notice([](uint64_t count) {
     std::string line;
     AppendLostNotification(count, std::chrono::system_clock::now(), line);
@@ -282,6 +295,10 @@ class Daemon::Session final : public ControlSession {
  public:
   Session(Daemon& daemon, ControlServer::ClientId client) : daemon_(daemon), client_(client) {}
   Status Subscribe(EventKinds kinds) override { return daemon_.Subscribe(client_, kinds); }
+  Result<nlohmann::json> StartCapture(PortId port, const std::string& file, uint64_t count,
+                                      uint64_t seconds) override {
+    return daemon_.StartCapture(client_, port, file, count, seconds);
+  }
 
  private:
   Daemon& daemon_;
@@ -556,6 +573,9 @@ void Daemon::RemovePort(PortId id, const char* reason) {
   if (!port) return;
   Logf(LogLevel::kInfo, "port '%s' %s", port->name.c_str(), reason);
   RecordPortEvent(EventKind::kPortRemoved, *port);
+  for (auto& capture : captures_) {
+    if (capture->port == id) EndCapture(*capture, "the port was removed");
+  }
   datapath_.RemovePort(id);
   ReleasePort(*port);
   ports_[ToIndex(id)].reset();
@@ -907,6 +927,130 @@ void Daemon::FlushEvents(size_t max) {
         control_->CountLost(EventKinds::Of(static_cast<EventKind>(kind)).bits(), lost[kind]);
       }
     }
+  }
+}
+
+// --- Captures ---------------------------------------------------------------------------------
+
+namespace {
+
+// Opens `path` for writing with the file permissions of `peer` (the user at the other end of the
+// control connection), not root's: a member of the socket's group cannot make switchd write where
+// they could not. Supplementary groups are not taken into account.
+Result<UniqueFd> OpenAsPeer(const std::string& path, const ucred& peer) {
+  const bool as_root = peer.uid == 0;
+  const int old_uid = as_root ? 0 : setfsuid(peer.uid);
+  const int old_gid = as_root ? 0 : setfsgid(peer.gid);
+  const bool switched =
+      as_root || (static_cast<uid_t>(setfsuid(static_cast<uid_t>(-1))) == peer.uid &&
+                  static_cast<gid_t>(setfsgid(static_cast<gid_t>(-1))) == peer.gid);
+  UniqueFd fd(switched ? ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1);
+  const int open_errno = errno;
+  if (!as_root) {
+    setfsuid(static_cast<uid_t>(old_uid));
+    setfsgid(static_cast<gid_t>(old_gid));
+  }
+  if (!switched) {
+    return Status::System("cannot write '" + path + "' as uid " + std::to_string(peer.uid) +
+                          ": switchd cannot take that user's file permissions");
+  }
+  if (!fd) return Status::System("cannot write '" + path + "': " + strerror(open_errno));
+  return fd;
+}
+
+}  // namespace
+
+Result<nlohmann::json> Daemon::StartCapture(ControlServer::ClientId client, PortId port,
+                                            const std::string& file, uint64_t count,
+                                            uint64_t seconds) {
+  if (!FindPort(port)) return Status::NotFound("unknown port");
+  std::optional<ucred> peer = control_->PeerCredentials(client);
+  if (!peer) return Status::System("cannot tell who is asking for the capture");
+  Result<UniqueFd> fd = OpenAsPeer(file, *peer);
+  if (!fd.ok()) return fd.status();
+  Result<PcapWriter> writer = PcapWriter::Create(std::move(*fd));
+  if (!writer.ok())
+    return Status::System("cannot write '" + file + "': " + writer.status().message());
+  auto capture =
+      std::make_unique<Capture>(Capture{this, next_capture_id_++, client, port, PortName(port),
+                                        file, std::move(*writer), count, nullptr, ""});
+  if (seconds != 0) {
+    capture->timer.reset(evtimer_new(base_.get(), OnCaptureTimer, capture.get()));
+    timeval limit{static_cast<time_t>(seconds), 0};
+    evtimer_add(capture->timer.get(), &limit);
+  }
+  datapath_.SetCaptured(port, true);
+  Logf(LogLevel::kInfo, "capture %llu: port '%s' to %s started",
+       static_cast<unsigned long long>(capture->id), capture->port_name.c_str(), file.c_str());
+  nlohmann::json result = {{"port", capture->port_name}, {"file", file}};
+  if (count != 0) result["count"] = count;
+  if (seconds != 0) result["seconds"] = seconds;
+  captures_.push_back(std::move(capture));
+  return result;
+}
+
+void Daemon::OnFrame(PortId port, Direction, std::span<const std::byte> frame, const VnetHeader&) {
+  timespec now{};
+  bool have_time = false;
+  for (auto& capture : captures_) {
+    if (capture->port != port || !capture->end.empty()) continue;
+    if (!have_time) {
+      clock_gettime(CLOCK_REALTIME, &now);
+      have_time = true;
+    }
+    if (!capture->writer.Write(now, frame)) {
+      EndCapture(*capture, "a write failed");
+    } else if (capture->limit != 0 && capture->writer.records() >= capture->limit) {
+      EndCapture(*capture, "count");
+    }
+  }
+}
+
+void Daemon::EndCapture(Capture& capture, const char* reason) {
+  if (!capture.end.empty()) return;
+  capture.end = reason;
+  event_active(finish_captures_.get(), EV_TIMEOUT, 0);
+}
+
+void Daemon::OnCaptureTimer(int, short, void* arg) {
+  auto* capture = static_cast<Capture*>(arg);
+  capture->daemon->EndCapture(*capture, "time");
+}
+
+void Daemon::OnFinishCaptures(int, short, void* arg) {
+  static_cast<Daemon*>(arg)->FinishCaptures();
+}
+
+void Daemon::FinishCaptures() {
+  std::vector<std::unique_ptr<Capture>> ended;
+  for (auto& capture : captures_) {
+    if (!capture->end.empty()) ended.push_back(std::move(capture));
+  }
+  std::erase(captures_, nullptr);
+  for (auto& capture : ended) {
+    const Status flushed = capture->writer.Flush();
+    const bool still_captured = std::any_of(captures_.begin(), captures_.end(), [&](const auto& c) {
+      return c->port == capture->port;
+    });
+    if (!still_captured) datapath_.SetCaptured(capture->port, false);
+    const std::string error = flushed.ok() ? "" : flushed.message();
+    Logf(flushed.ok() ? LogLevel::kInfo : LogLevel::kWarn,
+         "capture %llu: port '%s' to %s ended (%s): %llu frames%s%s",
+         static_cast<unsigned long long>(capture->id), capture->port_name.c_str(),
+         capture->file.c_str(), capture->end.c_str(),
+         static_cast<unsigned long long>(capture->writer.records()), error.empty() ? "" : "; ",
+         error.c_str());
+    nlohmann::json params = {{"event", "capture-done"},
+                             {"port", capture->port_name},
+                             {"file", capture->file},
+                             {"frames", capture->writer.records()},
+                             {"bytes", capture->writer.bytes()},
+                             {"reason", capture->end}};
+    if (!error.empty()) params["error"] = error;
+    const nlohmann::json notification = {
+        {"jsonrpc", "2.0"}, {"method", "event"}, {"params", std::move(params)}};
+    control_->SendTo(capture->client,
+                     notification.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 }
 

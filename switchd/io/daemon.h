@@ -40,11 +40,15 @@
 #include "switchd/io/metrics_server.h"
 #include "switchd/io/netlink.h"
 #include "switchd/io/packet_socket.h"
+#include "switchd/io/pcap.h"
 #include "switchd/io/tap.h"
 
 namespace switchd {
 
-class Daemon final : public PortBackend, public FrameSink, public DatapathEvents {
+class Daemon final : public PortBackend,
+                     public FrameSink,
+                     public DatapathEvents,
+                     public FrameObserver {
  public:
   static constexpr int kReadBatch = 64;  // frames per port per wake-up, at most
   // A port woken within this interval of its last wake-up is read in batches (OnPortReadable).
@@ -83,6 +87,10 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
 
   // FrameSink
   bool Send(PortId port, std::span<const std::byte> frame, const VnetHeader& vnet) override;
+
+  // FrameObserver: the frames of the ports being captured.
+  void OnFrame(PortId port, Direction direction, std::span<const std::byte> frame,
+               const VnetHeader& vnet) override;
 
   // DatapathEvents
   void OnMacLearned(const MacEntry& entry) override;
@@ -140,6 +148,28 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   void OnLinkEvent(const LinkEvent& event);
   std::string PortName(PortId id) const;
 
+  // Captures (switchctl capture): a port's frames into a pcap file, until a count, a time, the
+  // client going away or the port going away.
+  struct Capture {
+    Daemon* daemon = nullptr;
+    uint64_t id = 0;
+    ControlServer::ClientId client = 0;
+    PortId port = kNoPort;
+    std::string port_name;
+    std::string file;
+    PcapWriter writer;
+    uint64_t limit = 0;  // frames; 0: none
+    EventPtr timer;      // the time limit, if any
+    std::string end;     // why it ended, once it has: "count", "time", ...
+  };
+  Result<nlohmann::json> StartCapture(ControlServer::ClientId client, PortId port,
+                                      const std::string& file, uint64_t count, uint64_t seconds);
+  // Marks a capture ended for `reason`; FinishCaptures (deferred) closes it and tells the client.
+  void EndCapture(Capture& capture, const char* reason);
+  void FinishCaptures();
+  static void OnCaptureTimer(int fd, short events, void* arg);
+  static void OnFinishCaptures(int fd, short events, void* arg);
+
   // Events for monitor subscribers.
   class Session;
   bool Monitoring() const { return control_ != nullptr && control_->has_subscribers(); }
@@ -186,7 +216,10 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   std::vector<std::byte> frame_buffer_;
   std::unique_ptr<PacketBatch> packet_batch_;  // allocated with the first packet-socket port
   std::set<std::string> created_netns_;        // namespaces switchd created, deleted when unused
-  Time slow_control_end_{};  // when the last control request that took kBusyInterval or more ended
+  std::vector<std::unique_ptr<Capture>> captures_;
+  uint64_t next_capture_id_ = 1;
+  EventPtr finish_captures_;  // zero-delay: closes ended captures outside the datapath
+  Time slow_control_end_{};   // when the last control request that took kBusyInterval or more ended
   std::optional<std::string> config_file_;
   Config file_config_;  // what the file asked for when it was last read successfully
   Config command_line_;

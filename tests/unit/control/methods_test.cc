@@ -120,10 +120,10 @@ class MethodsTest : public ::testing::Test {
 
 TEST_F(MethodsTest, TableHasEveryDocumentedMethod) {
   const std::vector<std::string> expected = {
-      "show-ports",   "show-macs",   "show-arp",  "show-stats", "add-port",
-      "del-port",     "set-port",    "add-mac",   "del-mac",    "flush-macs",
-      "add-arp",      "del-arp",     "set-aging", "add-mirror", "del-mirror",
-      "show-mirrors", "show-config", "monitor",   "version",    "help"};
+      "show-ports", "show-macs",  "show-arp",   "show-stats",   "add-port",    "del-port",
+      "set-port",   "add-mac",    "del-mac",    "flush-macs",   "add-arp",     "del-arp",
+      "set-aging",  "add-mirror", "del-mirror", "show-mirrors", "show-config", "capture",
+      "monitor",    "version",    "help"};
   EXPECT_EQ(methods_.MethodNames(), expected);
   for (const std::string& name : expected) EXPECT_TRUE(methods_.HasMethod(name)) << name;
   EXPECT_FALSE(methods_.HasMethod("show-mac"));
@@ -933,9 +933,38 @@ class FakeSession : public ControlSession {
     subscriptions.push_back(kinds);
     return fail_with;
   }
+  Result<json> StartCapture(PortId port, const std::string& file, uint64_t count,
+                            uint64_t seconds) override {
+    captures.push_back(
+        json{{"port", ToIndex(port)}, {"file", file}, {"count", count}, {"seconds", seconds}});
+    return json{{"started", true}};
+  }
   std::vector<EventKinds> subscriptions;
+  std::vector<json> captures;
   Status fail_with;
 };
+
+TEST_F(MethodsTest, CaptureStartsOnTheSessionWithItsBounds) {
+  AddPort("tap0");
+  FakeSession session;
+  Result<json> result = methods_.Call(
+      "capture", {{"port", "tap0"}, {"file", "/tmp/t.pcap"}, {"count", 10}}, At(1), &session);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  ASSERT_EQ(session.captures.size(), 1u);
+  EXPECT_EQ(session.captures[0],
+            json({{"port", 0}, {"file", "/tmp/t.pcap"}, {"count", 10}, {"seconds", 0}}));
+  EXPECT_EQ(InvalidParams("capture", {{"port", "tap0"}, {"file", "t.pcap"}}),
+            "invalid file 't.pcap' (expected an absolute path)");
+  EXPECT_EQ(InvalidParams("capture", {{"port", "tap0"}, {"file", "/t"}, {"count", 0}}),
+            "invalid frame count 0 (expected an integer 1..1000000000)");
+  EXPECT_EQ(InvalidParams("capture", {{"port", "tap0"}, {"file", "/t"}, {"seconds", 86401}}),
+            "invalid duration 86401 (expected an integer 1..86400 seconds)");
+  EXPECT_EQ(Error("capture", {{"port", "nope"}, {"file", "/t"}}, ErrorCode::kNotFound),
+            "unknown port 'nope'");
+  // Without a connection (the configuration, a reload) there is nobody to tell when it ends.
+  EXPECT_EQ(InvalidParams("capture", {{"port", "tap0"}, {"file", "/t"}}),
+            "capture needs a connection to the control socket");
+}
 
 TEST_F(MethodsTest, MonitorSubscribesTheConnectionToEveryEventByDefault) {
   FakeSession session;

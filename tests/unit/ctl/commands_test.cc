@@ -1,5 +1,6 @@
 #include "ctl/commands.h"
 
+#include <filesystem>
 #include <initializer_list>
 #include <set>
 #include <string>
@@ -129,6 +130,7 @@ TEST(CommandsTest, ParsesEveryCommandToItsMethodAndParams) {
        {{"name", "m1"}, {"source", "tap0"}, {"destination", "mon0"}, {"direction", "rx"}}},
       {{"del-mirror", "m1"}, "del-mirror", {{"name", "m1"}}},
       {{"show-mirrors"}, "show-mirrors", json::object()},
+      {{"capture", "tap0", "/tmp/t.pcap"}, "capture", {{"port", "tap0"}, {"file", "/tmp/t.pcap"}}},
       {{"save", "lab.json"}, "show-config", json::object()},
   };
   std::set<std::string> covered;
@@ -165,10 +167,27 @@ TEST(CommandsTest, MonitorStreamsEventsAndChecksItsListShape) {
   // Names are the daemon's to check.
   EXPECT_EQ(ParseOk({"monitor", "fdb"}).params, json({{"events", {"fdb"}}}));
   EXPECT_EQ(ParseError({"monitor", "mac", "arp"}).exit_code, ExitCode::kUsage);
-  // Only monitor streams.
+  // Only monitor and capture stream; capture alone ends by itself.
   for (const CommandSpec& command : Commands()) {
-    EXPECT_EQ(command.render_event != nullptr, command.name == "monitor") << command.name;
+    EXPECT_EQ(command.render_event != nullptr,
+              command.name == "monitor" || command.name == "capture")
+        << command.name;
+    EXPECT_EQ(!command.last_event.empty(), command.name == "capture") << command.name;
   }
+}
+
+TEST(CommandsTest, CaptureSendsAnAbsolutePathAndItsBounds) {
+  const CommandLine line = ParseOk({"capture", "tap0", "/tmp/a/../x.pcap", "--count", "10"});
+  EXPECT_EQ(line.command->name, "capture");
+  EXPECT_EQ(line.command->last_event, "capture-done");
+  EXPECT_EQ(line.params, json({{"port", "tap0"}, {"file", "/tmp/x.pcap"}, {"count", 10}}));
+  // A relative name is the caller's: the daemon runs elsewhere.
+  const std::string cwd = std::filesystem::current_path().string();
+  EXPECT_EQ(ParseOk({"capture", "tap0", "x.pcap", "--seconds", "3"}).params,
+            json({{"port", "tap0"}, {"file", cwd + "/x.pcap"}, {"seconds", 3}}));
+  EXPECT_EQ(ParseError({"capture", "tap0", ""}).message, "empty file name (expected a path)");
+  EXPECT_EQ(ParseError({"capture", "tap0"}).exit_code, ExitCode::kUsage);
+  EXPECT_EQ(ParseError({"capture", "tap0", "x", "--count", "many"}).exit_code, ExitCode::kFailure);
 }
 
 TEST(CommandsTest, DefaultsToTheProtocolSocketPath) {
@@ -440,6 +459,7 @@ TEST(CommandsTest, UsageLinesComeFromTheTable) {
       "show-mirrors",
       "show-config",
       "save FILE",
+      "capture PORT FILE [--count N] [--seconds S]",
       "monitor [EVENTS]",
       "version",
       "help [COMMAND]",

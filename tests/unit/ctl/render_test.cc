@@ -371,4 +371,16 @@ TEST(RenderTest, ConfigListsScalarsThenPortsNameFirstThenEntries) {
   EXPECT_EQ(nlohmann::json::parse(RenderConfig(config)), config);
 }
 
+TEST(RenderTest, CaptureDoneSaysWhatWasWrittenAndWhy) {
+  EXPECT_EQ(RenderCaptureDone(json::parse(R"({"event": "capture-done", "port": "tap0",
+      "file": "/tmp/t.pcap", "frames": 1, "bytes": 60, "reason": "time"})")),
+            "captured 1 frame (60 bytes) of tap0 to /tmp/t.pcap: time is up\n");
+  EXPECT_EQ(RenderCaptureDone(json::parse(R"({"event": "capture-done", "port": "tap0",
+      "file": "/x.pcap", "frames": 0, "bytes": 0, "reason": "a write failed",
+      "error": "No space left on device"})")),
+            "captured 0 frames (0 bytes) of tap0 to /x.pcap: a write failed (No space left on "
+            "device)\n");
+  EXPECT_EQ(RenderCaptureDone(json{{"event", "other"}}), "{\"event\":\"other\"}\n");
+}
+
 }  // namespace switchd::ctl

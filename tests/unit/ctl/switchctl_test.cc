@@ -291,5 +291,16 @@ TEST_F(SwitchctlTest, MonitorNeedsAStreamingClient) {
   EXPECT_EQ(err_.str(), "switchctl: 'monitor' cannot stream here\n");
 }
 
+TEST_F(MonitorTest, CaptureEndsWithItsCaptureDoneEvent) {
+  events_ = {json::parse(R"({"event": "capture-done", "port": "tap0", "file": "/tmp/t.pcap",
+                             "frames": 5, "bytes": 370, "reason": "count"})"),
+             json::parse(R"({"event": "port-added", "port": "h9", "time": "x"})")};
+  EXPECT_EQ(Run({"capture", "tap0", "/tmp/t.pcap", "--count", "5"}), 0) << err_.str();
+  EXPECT_EQ(method_, "capture");
+  EXPECT_EQ(params_, json({{"port", "tap0"}, {"file", "/tmp/t.pcap"}, {"count", 5}}));
+  EXPECT_EQ(delivered_, 1) << "the stream stops at capture-done";
+  EXPECT_EQ(out_.str(), "captured 5 frames (370 bytes) of tap0 to /tmp/t.pcap: count reached\n");
+}
+
 }  // namespace
 }  // namespace switchd::ctl
