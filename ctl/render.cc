@@ -306,7 +306,7 @@ std::string RenderStats(const json& result) {
   }};
   TableSection(block, "ARP table", Field(result, "arp"), kArpCounters);
 
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 9> kFrameCounters = {{
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 10> kFrameCounters = {{
       {"rx_packets", "received"},
       {"rx_bytes", "received bytes"},
       {"tx_packets", "sent"},
@@ -316,13 +316,16 @@ std::string RenderStats(const json& result) {
       {"unknown_unicast", "unknown unicast"},
       {"gso_segmented", "GSO segmented"},
       {"checksums_completed", "checksums completed"},
+      {"mirrored", "mirrored"},
   }};
   // Drops by reason, under their sum; rx_dropped and tx_dropped (the sums per direction) are for
   // scripts.
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kDropCounters = {{
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 8> kDropCounters = {{
       {"malformed", "malformed"},
       {"vlan_dropped", "VLAN"},
       {"local_dropped", "local"},
+      {"isolated_dropped", "isolated"},
+      {"mirror_port_dropped", "mirror port"},
       {"storm_dropped", "storm"},
       {"tx_failed", "tx failed"},
       {"offload_dropped", "offload"},

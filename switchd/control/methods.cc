@@ -673,6 +673,9 @@ Result<json> ShowStats(const Context& ctx) {
         {"checksums_completed", frames.checksums_completed},
         {"offload_dropped", frames.offload_dropped},
         {"tx_failed", frames.tx_failed},
+        {"isolated_dropped", frames.isolated_dropped},
+        {"mirror_port_dropped", frames.mirror_port_dropped},
+        {"mirrored", frames.mirrored},
         // Since start, removed ports included: at least the sums over show-ports.
         {"rx_packets", totals.rx_packets},
         {"rx_bytes", totals.rx_bytes},
@@ -680,9 +683,9 @@ Result<json> ShowStats(const Context& ctx) {
         {"tx_bytes", totals.tx_bytes},
         {"rx_dropped", totals.rx_dropped},
         {"tx_dropped", totals.tx_dropped},
-        // Every reason: rx_dropped (malformed, VLAN, storm) + tx_dropped (tx failed, offload) +
-        // local_dropped.
-        {"dropped", totals.drops() + frames.local_dropped}}},
+        // Every reason: rx_dropped (malformed, VLAN, storm, mirror port) + tx_dropped (tx failed,
+        // offload) + local_dropped + isolated_dropped.
+        {"dropped", totals.drops() + frames.local_dropped + frames.isolated_dropped}}},
       {"aging",
        std::chrono::duration_cast<std::chrono::seconds>(ctx.datapath.aging_time()).count()},
       {"ports", ctx.datapath.Ports().size()},

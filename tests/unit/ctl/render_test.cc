@@ -117,7 +117,8 @@ TEST(RenderTest, StatsBlock) {
             "evicted": 0, "not_learned": 0, "answered": 4, "flooded": 3},
     "frames": {"malformed": 2, "vlan_dropped": 0, "local_dropped": 1, "unicast_forwarded": 120,
                "flooded": 9, "unknown_unicast": 0, "storm_dropped": 0, "gso_segmented": 0,
-               "checksums_completed": 0, "offload_dropped": 0, "tx_failed": 3,
+               "checksums_completed": 0, "offload_dropped": 0, "tx_failed": 3, "mirrored": 7,
+               "isolated_dropped": 0, "mirror_port_dropped": 0,
                "rx_packets": 129, "rx_bytes": 12345, "tx_packets": 138, "tx_bytes": 13000,
                "rx_dropped": 2, "tx_dropped": 3, "dropped": 6},
     "aging": 300, "ports": 3})");
@@ -148,10 +149,13 @@ TEST(RenderTest, StatsBlock) {
             "  unknown unicast:          0\n"
             "  GSO segmented:            0\n"
             "  checksums completed:      0\n"
+            "  mirrored:                 7\n"
             "dropped: 6\n"
             "  malformed:                2\n"
             "  VLAN:                     0\n"
             "  local:                    1\n"
+            "  isolated:                 0\n"
+            "  mirror port:              0\n"
             "  storm:                    0\n"
             "  tx failed:                3\n"
             "  offload:                  0\n"
@@ -191,11 +195,14 @@ TEST(RenderTest, StatsShowsNewFieldsAndDashesForMissingOnes) {
             "  unknown unicast:      -\n"
             "  GSO segmented:        -\n"
             "  checksums completed:  -\n"
+            "  mirrored:             -\n"
             "  jumbo:                4\n"
             "dropped: -\n"
             "  malformed:            -\n"
             "  VLAN:                 -\n"
             "  local:                -\n"
+            "  isolated:             -\n"
+            "  mirror port:          -\n"
             "  storm:                -\n"
             "  tx failed:            -\n"
             "  offload:              -\n"
