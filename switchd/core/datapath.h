@@ -224,7 +224,8 @@ class Datapath {
     std::span<const std::byte> frame;  // as received
     VnetHeader vnet;
     std::optional<uint16_t> tci;  // the received 802.1Q tag
-    bool qinq = false;            // an 802.1ad frame: only trunks carry it, untouched
+    bool qinq = false;            // an 802.1ad frame: only native VLANs of trunks carry it,
+                                  // untouched
     VlanId vlan = 0;              // the VLAN it was admitted to
     std::span<const std::byte> untagged;
     VnetHeader untagged_vnet;

@@ -426,6 +426,27 @@ TEST_F(DatapathVlanTest, QinQFramesAreDroppedOnAccessPorts) {
   EXPECT_EQ(datapath_.mac_table().size(), 0u);
 }
 
+TEST_F(DatapathVlanTest, QinQFramesCrossTrunksUnchangedInTheNativeVlan) {
+  const PortId t3 = Add("t3", PortVlan::Trunk(Vlans("20"), 1));
+  const Bytes frame = QinQ(kBroadcast, kMacA);
+  Receive(t1_, frame);
+  // Not to v1, an access port of VLAN 1; nor to t2, where VLAN 1 is tagged.
+  EXPECT_TRUE(SentExactly(sink_, {{t3, frame}}));
+  EXPECT_EQ(datapath_.mac_table().Lookup(kMacA, 1), t1_);
+  EXPECT_EQ(datapath_.stats().vlan_dropped, 0u);
+}
+
+TEST_F(DatapathVlanTest, QinQFramesNeverLeaveUntaggedWhereTheirVlanTravelsTagged) {
+  // Sent as they are out of t2, which carries VLAN 1 tagged, they would land in whatever VLAN
+  // the far end gives untagged frames: out of VLAN 1.
+  Receive(t1_, QinQ(kBroadcast, kMacA));
+  Learn(t2_, Frame(kBroadcast, kMacB, Tci(1)));
+  Receive(t1_, QinQ(kMacB, kMacA));
+  for (const RecordingSink::Sent& sent : sink_.sent()) {
+    EXPECT_NE(sent.port, t2_) << test::ToHex(sent.frame);
+  }
+}
+
 TEST_F(DatapathVlanTest, QinQFramesAreDroppedOnATrunkWithoutNativeVlan) {
   Receive(t2_, QinQ(kBroadcast, kMacA));
   EXPECT_TRUE(sink_.sent().empty());
