@@ -219,6 +219,12 @@ void Datapath::Receive(PortId ingress, std::span<const std::byte> frame, Time no
     return;
   }
 
+  // Nothing is longer than what a TAP hands over: the frame's egress shapes are built in scratch
+  // buffers of that size (plus a tag).
+  if (frame.size() > kMaxFrameSize) {
+    DropMalformed(ingress);
+    return;
+  }
   const std::optional<EthernetFrame> eth = ParseEthernet(frame);
   // A multicast or all-zero source is not a station and must never be learned.
   if (!eth || eth->src.IsMulticast() || eth->src.IsZero()) {

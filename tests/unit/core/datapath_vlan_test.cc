@@ -538,6 +538,37 @@ TEST_F(DatapathVlanTest, PortsReportTheirVlanSetting) {
   EXPECT_EQ(ports[ToIndex(t2_)].settings.vlan.trunk.ToString(), "1,10,20,30");
 }
 
+// --- Robustness ------------------------------------------------------------------------------
+
+TEST_F(DatapathVlanTest, FramesLargerThanATapHandsOverAreDroppedNotShaped) {
+  // The shapes are built in scratch buffers sized for the largest frame a TAP hands over; a
+  // larger frame must not be copied into them.
+  const Bytes huge =
+      MakeEthernet(kBroadcast, kMacA, kEtherTypeIpv4, {}, std::nullopt, kMaxFrameSize + 100);
+  Receive(a10_, huge);  // would be tagged for the trunks
+  const Bytes huge_tagged =
+      MakeEthernet(kBroadcast, kMacB, kEtherTypeIpv4, {}, Tci(10), kMaxFrameSize + 100);
+  Receive(t1_, huge_tagged);  // would be popped for the access ports
+  EXPECT_TRUE(sink_.sent().empty());
+  EXPECT_EQ(datapath_.stats().malformed, 2u);
+  EXPECT_EQ(datapath_.counters(a10_).rx_dropped, 1u);
+  EXPECT_EQ(datapath_.counters(t1_).rx_dropped, 1u);
+  // The largest frames are fine: an IP packet of 64 KiB, untagged (pushed) and tagged (popped).
+  const Bytes largest = MakeEthernet(kBroadcast, kMacA, kEtherTypeIpv4, {}, std::nullopt,
+                                     kMaxFrameSize - kVlanTagSize);
+  Receive(a10_, largest);
+  const Bytes largest_tagged =
+      MakeEthernet(kBroadcast, kMacA, kEtherTypeIpv4, {}, Tci(10), kMaxFrameSize);
+  EXPECT_TRUE(SentExactly(sink_, {{b10_, largest}, {t1_, largest_tagged}, {t2_, largest_tagged}}));
+  sink_.Clear();
+  Receive(t2_, MakeEthernet(kBroadcast, kMacB, kEtherTypeIpv4, {}, Tci(20), kMaxFrameSize));
+  EXPECT_TRUE(SentExactly(
+      sink_, {{a20_, MakeEthernet(kBroadcast, kMacB, kEtherTypeIpv4, {}, std::nullopt,
+                                  kMaxFrameSize - kVlanTagSize)},
+              {t1_, MakeEthernet(kBroadcast, kMacB, kEtherTypeIpv4, {}, Tci(20), kMaxFrameSize)}}));
+  EXPECT_EQ(datapath_.stats().malformed, 2u);
+}
+
 // --- Offloaded frames across a tag push or pop ------------------------------------------------
 
 Bytes HeaderBytes(const VnetHeader& h) {
