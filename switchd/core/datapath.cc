@@ -222,6 +222,12 @@ void Datapath::Receive(PortId ingress, std::span<const std::byte> frame, Time no
     return;
   }
 
+  // Nothing is longer than what a TAP hands over: the frame's egress shapes are built in scratch
+  // buffers of that size (plus a tag).
+  if (frame.size() > kMaxFrameSize) {
+    DropMalformed(ingress);
+    return;
+  }
   const std::optional<EthernetFrame> eth = ParseEthernet(frame);
   // A multicast or all-zero source is not a station and must never be learned.
   if (!eth || eth->src.IsMulticast() || eth->src.IsZero()) {
@@ -404,8 +410,11 @@ void Datapath::Flood(PortId ingress, FloodKind kind, Egress& egress) {
 void Datapath::SendInVlan(PortId port, Egress& egress) {
   const PortVlan& vlans = ports_[ToIndex(port)].info.settings.vlan;
   if (egress.qinq) {
-    // Carried unchanged, and only by trunks.
-    if (vlans.mode == VlanMode::kTrunk) SendTo(port, egress.frame, egress.vnet);
+    // Carried unchanged, and only by trunks whose native VLAN it is in: out of a trunk that
+    // carries the VLAN tagged, an untagged frame would land in the far end's native VLAN.
+    if (vlans.mode == VlanMode::kTrunk && vlans.Untagged(egress.vlan)) {
+      SendTo(port, egress.frame, egress.vnet);
+    }
     return;
   }
   const int tag = static_cast<int>(kVlanTagSize);

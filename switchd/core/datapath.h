@@ -82,7 +82,8 @@ struct PortCounters {
 };
 
 struct DatapathStats {
-  uint64_t malformed = 0;            // runts, truncated headers, bad ARP, invalid source MAC
+  uint64_t malformed = 0;            // runts, truncated headers, bad ARP, invalid source MAC,
+                                     // frames longer than kMaxFrameSize
   uint64_t vlan_dropped = 0;         // frames not admitted by the ingress port's VLAN setting
   uint64_t local_dropped = 0;        // unicast to a MAC learned on the ingress port
   uint64_t unicast_forwarded = 0;    // known unicast sent out of one port
@@ -198,8 +199,9 @@ class Datapath {
   PortCounters TotalCounters() const;
 
   // Handles one frame received on `ingress` at `now`. Never fails: what cannot be forwarded is
-  // dropped and counted. Hot path: no allocation; O(1) in the number of MACs; flooding is the only
-  // O(ports) step. Frames for an unknown `ingress` are ignored.
+  // dropped and counted (a frame longer than kMaxFrameSize as malformed). Hot path: no
+  // allocation; O(1) in the number of MACs; flooding is the only O(ports) step. Frames for an
+  // unknown `ingress` are ignored.
   // `vnet` is the frame's virtio-net header when the ingress port has offloads (a GSO frame may
   // be up to 64 KiB); it travels with the frame to every egress.
   void Receive(PortId ingress, std::span<const std::byte> frame, Time now,
@@ -241,7 +243,8 @@ class Datapath {
     std::span<const std::byte> frame;  // as received
     VnetHeader vnet;
     std::optional<uint16_t> tci;  // the received 802.1Q tag
-    bool qinq = false;            // an 802.1ad frame: only trunks carry it, untouched
+    bool qinq = false;            // an 802.1ad frame: only native VLANs of trunks carry it,
+                                  // untouched
     VlanId vlan = 0;              // the VLAN it was admitted to
     std::span<const std::byte> untagged;
     VnetHeader untagged_vnet;
