@@ -326,6 +326,11 @@ bool Datapath::AnswerArpRequest(PortId ingress, VlanId vlan, const EthernetFrame
     // itself there). A dynamic binding is answered only while its MAC is known elsewhere: once
     // the MAC has aged out the binding may be stale, and the flooded request finds the truth.
     answer = binding->is_static ? where != ingress : (where && *where != ingress);
+    // Two isolated ports may not talk: an answer would only promise what forwarding refuses.
+    if (answer && where && ports_[ToIndex(ingress)].info.settings.isolated && HasPort(*where) &&
+        ports_[ToIndex(*where)].info.settings.isolated) {
+      answer = false;
+    }
   }
   if (!answer) {
     ++stats_.arp_flooded;
@@ -502,11 +507,12 @@ void Datapath::Deliver(Port& port, std::span<const std::byte> frame, const VnetH
     if (port.captured && observer_ != nullptr) {
       observer_->OnFrame(port.info.id, FrameObserver::Direction::kTx, frame, vnet);
     }
+    // A SPAN copy of what left the port; what could not leave is not mirrored.
+    if (mirror && !port.tx_mirrors.empty()) CopyToMirrors(port.tx_mirrors, frame, vnet);
   } else {
     ++counters.tx_dropped;
     ++stats_.tx_failed;
   }
-  if (mirror && !port.tx_mirrors.empty()) CopyToMirrors(port.tx_mirrors, frame, vnet);
 }
 
 void Datapath::SetCaptured(PortId port, bool captured) {

@@ -1,6 +1,7 @@
 // Port mirrors: copies of what a source port receives (as received, even frames then dropped)
 // and sends (as sent, after tag shaping) go out of a destination port that carries nothing else;
 // mirrors never loop, and they go away with their ports.
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -414,6 +415,19 @@ TEST_F(DatapathMirrorTest, RemovingAPortRemovesItsMirrors) {
   sink_.Clear();
   Receive(peer_, Frame(kBroadcast, kMacB));
   EXPECT_TRUE(SentExactly(sink_, {{again, untagged}, {dst2_, untagged}}));
+}
+
+TEST_F(DatapathMirrorTest, WhatCouldNotLeaveIsNotMirrored) {
+  AddMirror("m", src_, dst_, Mirror::kTx);
+  sink_.FailPort(src_);  // src's reader is gone
+  Receive(peer_, Frame(kMacA, kMacB), 1);
+  const std::vector<PortId> refused = sink_.ports();
+  EXPECT_EQ(std::count(refused.begin(), refused.end(), dst_), 0);
+  EXPECT_EQ(Find("m")->frames, 0u);
+  sink_.FailPort(src_, false);
+  Receive(peer_, Frame(kMacA, kMacB), 2);
+  const std::vector<PortId> sent = sink_.ports();
+  EXPECT_EQ(std::count(sent.begin(), sent.end(), dst_), 1);
 }
 
 }  // namespace

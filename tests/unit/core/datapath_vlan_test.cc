@@ -876,6 +876,25 @@ TEST_F(DatapathPortControlTest, IsolatedPortsNeverFloodToEachOther) {
   EXPECT_EQ(datapath_.stats().isolated_dropped, 0u) << "counts known unicast only";
 }
 
+TEST_F(DatapathPortControlTest, ArpBetweenIsolatedPortsIsNotAnsweredByTheSwitch) {
+  Set(0, [](PortSettings& s) { s.isolated = true; });
+  Set(1, [](PortSettings& s) { s.isolated = true; });
+  // Static bindings for hosts behind p1 (isolated) and p2 (not).
+  datapath_.Receive(p(1), Frame(kBroadcast, Mac(0xb)), At(0));
+  datapath_.Receive(p(2), Frame(kBroadcast, Mac(0xc)), At(0));
+  ASSERT_TRUE(datapath_.arp_table().AddStatic(Ip("198.18.0.11"), 1, Mac(0xb), At(0)).ok());
+  ASSERT_TRUE(datapath_.arp_table().AddStatic(Ip("198.18.0.12"), 1, Mac(0xc), At(0)).ok());
+  sink_.Clear();
+  const uint64_t answered = datapath_.stats().arp_answered;
+  datapath_.Receive(p(0), test::MakeArpRequest(Mac(0xa), Ip("198.18.0.10"), Ip("198.18.0.11")),
+                    At(1));
+  EXPECT_EQ(datapath_.stats().arp_answered, answered) << "isolated asking about isolated";
+  EXPECT_FALSE(std::count(sink_.ports().begin(), sink_.ports().end(), p(1)));
+  datapath_.Receive(p(0), test::MakeArpRequest(Mac(0xa), Ip("198.18.0.10"), Ip("198.18.0.12")),
+                    At(1));
+  EXPECT_EQ(datapath_.stats().arp_answered, answered + 1) << "isolated asking about a shared host";
+}
+
 TEST_F(DatapathPortControlTest, KnownUnicastBetweenIsolatedPortsIsDroppedAndCounted) {
   Set(0, [](PortSettings& s) { s.isolated = true; });
   Set(1, [](PortSettings& s) { s.isolated = true; });
