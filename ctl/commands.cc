@@ -150,8 +150,8 @@ const std::vector<CommandSpec>& Table() {
        {{"PORT", "port", ValueType::kString, false, "port name"},
         {"FILE", "file", ValueType::kPath, false,
          "pcap file (written with your permissions; read it with tcpdump -r)"}},
-       {{"--count", "N", "count", ValueType::kCount, "stop after N frames"},
-        {"--seconds", "S", "seconds", ValueType::kCount, "stop after S seconds"}},
+       {{"--count", "N", "count", ValueType::kFrameCount, "stop after N frames (1..1000000000)"},
+        {"--seconds", "S", "seconds", ValueType::kDuration, "stop after S seconds (1..86400)"}},
        RenderEmpty,
        {},
        {},
@@ -377,6 +377,14 @@ std::variant<json, CtlError> ParseValue(ValueType type, std::string_view text) {
     case ValueType::kOutputFile:
       if (!text.empty()) return json(std::string(text));
       return CtlError{ExitCode::kFailure, "empty file name (expected a path, or - for stdout)"};
+    case ValueType::kFrameCount:
+      if (auto n = ParseUnsigned(text, 1000000000); n && *n >= 1) return json(*n);
+      return CtlError{ExitCode::kFailure, "invalid frame count " + Quote(text) +
+                                              " (expected an integer 1..1000000000)"};
+    case ValueType::kDuration:
+      if (auto n = ParseUnsigned(text, 86400); n && *n >= 1) return json(*n);
+      return CtlError{ExitCode::kFailure, "invalid duration " + Quote(text) +
+                                              " (expected an integer 1..86400 seconds)"};
     case ValueType::kPath: {
       if (text.empty()) return CtlError{ExitCode::kFailure, "empty file name (expected a path)"};
       std::error_code error;
@@ -532,6 +540,11 @@ std::variant<CommandLine, CtlError> ParseCommandLine(std::span<const std::string
       if (i + 1 == positionals.size()) {
         return CommandUsageError(
             *command, "missing " + std::string(setting->metavar) + " for " + Quote(setting->name));
+      }
+      for (const auto& [given, value] : setting_values) {
+        if (given == setting) {
+          return CommandUsageError(*command, "setting " + Quote(setting->name) + " given twice");
+        }
       }
       setting_values.emplace_back(setting, positionals[i + 1]);
     }

@@ -47,6 +47,8 @@ enum class ValueType {
   kOutputFile,  // a file switchctl writes the result to ("-": standard output); not sent
   kVlanList,    // "10,20,30-40", sent in canonical form
   kDirection,   // rx, tx or both
+  kFrameCount,  // integer 1..1000000000
+  kDuration,    // integer seconds 1..86400
   kPath,        // a file path, sent absolute (the daemon's working directory is not the caller's)
   kNameList,    // names separated by commas ("mac,port-added"), sent as a list (checked by
                 // the daemon)

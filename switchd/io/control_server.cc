@@ -443,6 +443,13 @@ void ControlServer::Close(Client& client) {
   if (on_close_) on_close_(id);
 }
 
+void ControlServer::KeepWaiting(ClientId id) {
+  const auto it = clients_.find(id);
+  if (it == clients_.end() || it->second->closing) return;
+  timeval idle{kIdleTimeout.count(), 0};
+  bufferevent_set_timeouts(it->second->bev.get(), nullptr, &idle);
+}
+
 bool ControlServer::SendTo(ClientId id, std::string_view line) {
   const auto it = clients_.find(id);
   if (it == clients_.end() || it->second->closing) return false;

@@ -98,6 +98,9 @@ class ControlServer {
   // The user and group of the process at the other end of `client`'s connection (SO_PEERCRED),
   // or nullopt for a client that is gone.
   std::optional<ucred> PeerCredentials(ClientId client) const;
+  // Lets `client` stay silent for as long as it likes (a capture's client waits for its end):
+  // no read idle timeout, as for subscribers.
+  void KeepWaiting(ClientId client);
   // Called with each client's id when its connection goes away, whatever the reason.
   void set_on_close(std::function<void(ClientId)> on_close) { on_close_ = std::move(on_close); }
 

@@ -980,6 +980,7 @@ Result<nlohmann::json> Daemon::StartCapture(ControlServer::ClientId client, Port
     evtimer_add(capture->timer.get(), &limit);
   }
   datapath_.SetCaptured(port, true);
+  control_->KeepWaiting(client);  // the client says nothing until the capture ends
   Logf(LogLevel::kInfo, "capture %llu: port '%s' to %s started",
        static_cast<unsigned long long>(capture->id), capture->port_name.c_str(), file.c_str());
   nlohmann::json result = {{"port", capture->port_name}, {"file", file}};

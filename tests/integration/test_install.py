@@ -27,7 +27,8 @@ import harness  # noqa: E402
 BUILD_DIR = os.environ.get("SWITCHD_BUILD_DIR") or os.path.dirname(os.path.dirname(os.path.abspath(harness.SWITCHD)))
 SANDBOX = os.path.join(harness.HERE, "unit_sandbox.py")
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, for python3-seccomp
-CAPABILITIES = {"CAP_CHOWN": 0, "CAP_NET_BIND_SERVICE": 10, "CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13, "CAP_SYS_ADMIN": 21}
+CAPABILITIES = {"CAP_CHOWN": 0, "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_NET_BIND_SERVICE": 10, "CAP_NET_ADMIN": 12,
+                "CAP_NET_RAW": 13, "CAP_SYS_ADMIN": 21}
 
 FILES = [
     "bin/switchd",
@@ -236,7 +237,7 @@ class InstallTest(harness.SwitchTestCase):
         self.assertEqual(s["RuntimeDirectory"], ["switchd"])
         self.assertEqual(s["Restart"], ["on-failure"])
         caps = " ".join(s["CapabilityBoundingSet"]).split()
-        for cap in ("CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_SYS_ADMIN"):
+        for cap in ("CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID"):
             self.assertIn(cap, caps)
         self.assertIn("/dev/net/tun rw", s["DeviceAllow"])
         families = " ".join(s["RestrictAddressFamilies"]).split()

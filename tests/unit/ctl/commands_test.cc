@@ -188,6 +188,12 @@ TEST(CommandsTest, CaptureSendsAnAbsolutePathAndItsBounds) {
   EXPECT_EQ(ParseError({"capture", "tap0", ""}).message, "empty file name (expected a path)");
   EXPECT_EQ(ParseError({"capture", "tap0"}).exit_code, ExitCode::kUsage);
   EXPECT_EQ(ParseError({"capture", "tap0", "x", "--count", "many"}).exit_code, ExitCode::kFailure);
+  EXPECT_EQ(ParseError({"capture", "tap0", "x", "--count", "0"}).message,
+            "invalid frame count '0' (expected an integer 1..1000000000)");
+  EXPECT_EQ(ParseError({"capture", "tap0", "x", "--seconds", "86401"}).message,
+            "invalid duration '86401' (expected an integer 1..86400 seconds)");
+  EXPECT_EQ(ParseError({"set-port", "p", "learning", "on", "learning", "off"}).message,
+            "setting 'learning' given twice (usage: switchctl set-port PORT SETTING VALUE...)");
 }
 
 TEST(CommandsTest, DefaultsToTheProtocolSocketPath) {
