@@ -365,7 +365,9 @@ class Harness {
         const std::optional<uint8_t> l = in.U8();
         if (!p || !m || !l) return false;
         const PortId port = PortFor(*p);
-        const PortSettings settings{size_t{*m} % 8, kStormLimits[*l % 8]};
+        PortSettings settings;
+        settings.max_macs = size_t{*m} % 8;
+        settings.storm_limit = kStormLimits[*l % 8];
         const Status status = datapath_.ConfigurePort(port, settings);
         FUZZ_CHECK(status.ok() == datapath_.HasPort(port), "ConfigurePort result");
         if (status.ok()) {

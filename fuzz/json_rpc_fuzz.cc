@@ -139,8 +139,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ControlMethods methods(datapath, backend);
   Time now = Time{} + std::chrono::seconds(1000);
 
-  const PortId p0 = *backend.AddPort("p0", "tap", PortOptions{});
-  const PortId p1 = *backend.AddPort("p1", "tap", PortOptions{true});
+  const PortId p0 = *backend.AddPort("p0", "tap", PortOptions{}, LinkOptions{});
+  const PortId p1 = *backend.AddPort("p1", "tap", PortOptions{true}, LinkOptions{});
   const MacAddress a({2, 0, 0, 0, 0, 1});
   const MacAddress b({2, 0, 0, 0, 0, 2});
   datapath.Receive(p0, ArpFrame(a, Ipv4Address(0xc6120001), Ipv4Address(0xc6120002)), now);
