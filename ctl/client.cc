@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -142,37 +144,151 @@ Status SendAll(int fd, std::string_view data, std::string_view path,
   return Status::Ok();
 }
 
-Result<std::string> ReadLine(int fd, std::string_view path, const ClientOptions& options) {
-  const auto deadline = SteadyClock::now() + options.timeout;
-  std::string line;
-  char buffer[65536];
-  for (;;) {
-    const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
-    if (n > 0) {
-      const std::string_view chunk(buffer, static_cast<size_t>(n));
-      const size_t newline = chunk.find('\n');
-      line.append(chunk.substr(0, newline));
-      if (line.size() > options.max_reply_size) {
-        return InvalidReply(path,
-                            "longer than " + std::to_string(options.max_reply_size) + " bytes");
+// Waits until `fd` is readable or a signal that `mask` lets through arrives (kReady too: the
+// caller checks what the signal handler set); no timeout.
+WaitResult WaitForInput(int fd, const sigset_t& mask) {
+  pollfd pfd{fd, POLLIN, 0};
+  if (::ppoll(&pfd, 1, nullptr, &mask) < 0 && errno != EINTR) return WaitResult::kError;
+  return WaitResult::kReady;
+}
+
+// Set by SIGINT and SIGTERM while a subscription streams.
+volatile sig_atomic_t g_stop_requested = 0;
+
+extern "C" void OnStopSignal(int) { g_stop_requested = 1; }
+
+// True once SIGINT or SIGTERM arrived: handled while waiting (the flag), or still pending because
+// they are blocked outside the wait, which a busy stream may never enter.
+bool StopRequested() {
+  sigset_t pending;
+  return g_stop_requested || (sigpending(&pending) == 0 && (sigismember(&pending, SIGINT) == 1 ||
+                                                            sigismember(&pending, SIGTERM) == 1));
+}
+
+// While it lives, SIGINT and SIGTERM set g_stop_requested instead of ending the process. They are
+// blocked except while waiting for input (wait_mask), so none slips in between the check of the
+// flag and the wait. The destructor unblocks them (one that arrived meanwhile is handled by the
+// flag) and restores the previous handlers.
+class StopSignals {
+ public:
+  StopSignals() {
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, &old_mask_);
+    g_stop_requested = 0;
+    struct sigaction action {};
+    action.sa_handler = OnStopSignal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &old_int_);
+    sigaction(SIGTERM, &action, &old_term_);
+    wait_mask_ = old_mask_;
+    sigdelset(&wait_mask_, SIGINT);
+    sigdelset(&wait_mask_, SIGTERM);
+  }
+  ~StopSignals() {
+    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+  const sigset_t& wait_mask() const { return wait_mask_; }
+
+ private:
+  sigset_t old_mask_;
+  sigset_t wait_mask_;
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+// Reads lines from a connected socket, keeping the bytes that follow a line for the next one (a
+// subscription's notifications may arrive with its response).
+class LineReader {
+ public:
+  LineReader(int fd, std::string_view path, size_t max_size)
+      : fd_(fd), path_(path), max_size_(max_size) {}
+
+  // The next line, without its newline. With a deadline, waits until it (then "no reply within
+  // `timeout`"); without one (`stop_mask` set), waits for as long as it takes, letting the
+  // signals of `stop_mask` through, and returns nullopt once one arrived (StopRequested). Nullopt
+  // too when the daemon closed the connection (closed()).
+  Result<std::optional<std::string>> Next(std::optional<SteadyClock::time_point> deadline,
+                                          std::chrono::milliseconds timeout,
+                                          const sigset_t* stop_mask) {
+    char chunk[65536];
+    for (;;) {
+      if (stop_mask != nullptr && StopRequested()) return std::optional<std::string>();
+      const size_t newline = buffer_.find('\n', start_ + scanned_);
+      scanned_ = (newline == std::string::npos ? buffer_.size() : newline) - start_;
+      if (scanned_ > max_size_) {
+        return InvalidReply(path_, "longer than " + std::to_string(max_size_) + " bytes");
       }
-      if (newline != std::string_view::npos) return line;
-      continue;
-    }
-    if (n == 0) {
-      return Status::System(Sanitize(path) + " closed the connection without a reply");
-    }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return Lost(path, errno);
-    switch (WaitFor(fd, POLLIN, deadline)) {
-      case WaitResult::kReady:
-        break;
-      case WaitResult::kTimeout:
-        return NoReply(path, options.timeout);
-      case WaitResult::kError:
-        return Lost(path, errno);
+      if (newline != std::string::npos) {
+        std::string line = buffer_.substr(start_, newline - start_);
+        start_ = newline + 1;
+        scanned_ = 0;
+        if (start_ == buffer_.size() || start_ > (size_t{1} << 20)) {
+          buffer_.erase(0, start_);
+          start_ = 0;
+        }
+        return std::optional<std::string>(std::move(line));
+      }
+      const ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+      if (n > 0) {
+        buffer_.append(chunk, static_cast<size_t>(n));
+        continue;
+      }
+      if (n == 0) {
+        closed_ = true;
+        return std::optional<std::string>();
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return Lost(path_, errno);
+      const WaitResult waited =
+          deadline ? WaitFor(fd_, POLLIN, *deadline) : WaitForInput(fd_, *stop_mask);
+      switch (waited) {
+        case WaitResult::kReady:
+          break;
+        case WaitResult::kTimeout:
+          return NoReply(path_, timeout);
+        case WaitResult::kError:
+          return Lost(path_, errno);
+      }
     }
   }
+
+  bool closed() const { return closed_; }
+
+ private:
+  int fd_;
+  std::string_view path_;
+  size_t max_size_;
+  std::string buffer_;
+  size_t start_ = 0;    // where the next line starts in buffer_
+  size_t scanned_ = 0;  // bytes after start_ known to hold no newline
+  bool closed_ = false;
+};
+
+// Reads the response to the request just sent, within options.timeout.
+Result<nlohmann::json> ReadResponse(LineReader& reader, std::string_view path,
+                                    const ClientOptions& options) {
+  auto line = reader.Next(SteadyClock::now() + options.timeout, options.timeout, nullptr);
+  if (!line.ok()) return line.status();
+  if (!*line) return Status::System(Sanitize(path) + " closed the connection without a reply");
+  return DecodeResponse(**line, path);
+}
+
+// Connects to the daemon and sends one request for `method`.
+Status SendRequest(std::string_view socket_path, std::string_view method, const json& params,
+                   const ClientOptions& options, const Fd& fd) {
+  if (Status connected = Connect(socket_path, options.timeout, fd); !connected.ok()) {
+    return connected;
+  }
+  const std::string request = EncodeRequest(method, params) + "\n";
+  return SendAll(fd.get(), request, socket_path, options.timeout);
 }
 
 }  // namespace
@@ -218,16 +334,41 @@ Result<json> DecodeResponse(std::string_view line, std::string_view path) {
 Result<json> CallMethod(std::string_view socket_path, std::string_view method, const json& params,
                         const ClientOptions& options) {
   Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (Status connected = Connect(socket_path, options.timeout, fd); !connected.ok()) {
-    return connected;
+  if (Status sent = SendRequest(socket_path, method, params, options, fd); !sent.ok()) return sent;
+  LineReader reader(fd.get(), socket_path, options.max_reply_size);
+  return ReadResponse(reader, socket_path, options);
+}
+
+Status Subscribe(std::string_view socket_path, std::string_view method, const json& params,
+                 const std::function<bool(const json& event)>& on_event,
+                 const ClientOptions& options) {
+  StopSignals signals;
+  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (Status sent = SendRequest(socket_path, method, params, options, fd); !sent.ok()) return sent;
+  LineReader reader(fd.get(), socket_path, options.max_reply_size);
+  if (Result<json> result = ReadResponse(reader, socket_path, options); !result.ok()) {
+    return result.status();
   }
-  const std::string request = EncodeRequest(method, params) + "\n";
-  if (Status sent = SendAll(fd.get(), request, socket_path, options.timeout); !sent.ok()) {
-    return sent;
+  for (;;) {
+    auto line = reader.Next(std::nullopt, options.timeout, &signals.wait_mask());
+    if (!line.ok()) return line.status();
+    if (!*line) {
+      if (reader.closed()) return Status::System(Sanitize(socket_path) + " closed the connection");
+      return Status::Ok();  // SIGINT or SIGTERM
+    }
+    const json message = json::parse(**line, nullptr, /*allow_exceptions=*/false);
+    if (message.is_discarded() || !message.is_object()) {
+      return InvalidReply(socket_path, "a notification that is not a JSON object");
+    }
+    // Other notifications, from a newer daemon, are not for this client to show.
+    const auto method_name = message.find("method");
+    if (method_name == message.end() || *method_name != "event") continue;
+    const auto event = message.find("params");
+    if (event == message.end() || !event->is_object()) {
+      return InvalidReply(socket_path, "an event notification without params");
+    }
+    if (!on_event(*event)) return Status::Ok();
   }
-  auto line = ReadLine(fd.get(), socket_path, options);
-  if (!line.ok()) return line.status();
-  return DecodeResponse(*line, socket_path);
 }
 
 }  // namespace switchd::ctl

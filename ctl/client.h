@@ -5,10 +5,15 @@
 // daemon's listen backlog is full; the send when it reads nothing; the reply when it answers
 // nothing) and the reply by a size limit, so switchctl never hangs on a stuck daemon. Failures
 // come back as a Status whose message is the one line switchctl prints after "switchctl: ".
+//
+// A subscription (monitor) is a call whose response is followed by notifications on the same
+// connection: Subscribe bounds the call like CallMethod, then reads notifications for as long as
+// they come, with no timeout, until SIGINT or SIGTERM.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -37,6 +42,20 @@ struct ClientOptions {
 // Never throws for anything the daemon sends.
 Result<nlohmann::json> CallMethod(std::string_view socket_path, std::string_view method,
                                   const nlohmann::json& params, const ClientOptions& options = {});
+
+// Calls the subscription `method` (monitor) with `params` as CallMethod does, with the same
+// bounded timeouts and errors for its response; then calls `on_event` with the params of each
+// "event" notification that follows (other notifications are skipped), waiting as long as it
+// takes, until:
+//  - SIGINT or SIGTERM arrives: returns Ok (while it runs they are caught; the previous
+//    handlers are restored when it returns);
+//  - `on_event` returns false: Ok;
+//  - the daemon closes the connection: kSystem, "PATH closed the connection";
+//  - a line that is not a JSON object, or an event without params: kSystem, "invalid reply ...".
+Status Subscribe(std::string_view socket_path, std::string_view method,
+                 const nlohmann::json& params,
+                 const std::function<bool(const nlohmann::json& event)>& on_event,
+                 const ClientOptions& options = {});
 
 // Serializes the request line CallMethod sends (without the newline): JSON-RPC 2.0, id 1.
 std::string EncodeRequest(std::string_view method, const nlohmann::json& params);

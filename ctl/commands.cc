@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <utility>
 
 #include "ctl/render.h"
 #include "switchd/control/protocol.h"
 #include "switchd/core/types.h"
+#include "switchd/core/vlan.h"
 
 namespace switchd::ctl {
 
@@ -62,7 +64,22 @@ const std::vector<CommandSpec>& Table() {
        {{"max-macs", "N", "max_macs", ValueType::kCount,
          "dynamic MAC entries the port may hold (0: no limit of its own)"},
         {"storm-limit", "PPS", "storm_limit", ValueType::kRate,
-         "flooded frames per second accepted from the port (off: no limit)"}}},
+         "flooded frames per second accepted from the port (off: no limit)"},
+        {"access", "VLAN", "access", ValueType::kVlan,
+         "make it an access port in VLAN: untagged frames (default: access 1)"},
+        {"trunk", "VLANS", "trunk", ValueType::kVlanList,
+         "make it a trunk carrying VLANS tagged, e.g. 10,20,30-40"},
+        {"native", "VLAN", "native", ValueType::kVlan,
+         "the trunk's untagged VLAN (without one, untagged frames are dropped)"},
+        {"learning", "on|off", "learning", ValueType::kOnOff, "learn source MACs (default on)"},
+        {"flood", "on|off", "flood", ValueType::kOnOff,
+         "flood unknown unicast to the port (default on)"},
+        {"bcast-flood", "on|off", "bcast_flood", ValueType::kOnOff,
+         "flood broadcast to the port (default on)"},
+        {"mcast-flood", "on|off", "mcast_flood", ValueType::kOnOff,
+         "flood multicast to the port (default on)"},
+        {"isolated", "on|off", "isolated", ValueType::kOnOff,
+         "isolated ports talk only to non-isolated ports (default off)"}}},
       {"del-port",
        "remove a port with its MAC entries and close its TAP",
        {{"NAME", "name", ValueType::kString, false, "port name"}},
@@ -100,6 +117,22 @@ const std::vector<CommandSpec>& Table() {
        {{"SECONDS", "seconds", ValueType::kAgingTime, false, "1..1000000 (default 300)"}},
        {},
        RenderAging},
+      {"add-mirror",
+       "copy SRC_PORT's frames out of DEST_PORT, which then carries only copies",
+       {{"NAME", "name", ValueType::kString, false, "the mirror's name"},
+        {"SRC_PORT", "source", ValueType::kString, false, "the port whose frames are copied"},
+        {"DEST_PORT", "destination", ValueType::kString, false,
+         "the port the copies go out of (e.g. a TAP running tcpdump)"},
+        {"DIRECTION", "direction", ValueType::kDirection, true,
+         "rx (received by SRC_PORT), tx (sent by it) or both (default)"}},
+       {},
+       RenderMirror},
+      {"del-mirror",
+       "remove a mirror",
+       {{"NAME", "name", ValueType::kString, false, "the mirror's name"}},
+       {},
+       RenderEmpty},
+      {"show-mirrors", "list the mirrors with the frames they copied", {}, {}, RenderMirrors},
       {"show-config",
        "show the running configuration as a config file (JSON)",
        {},
@@ -112,6 +145,28 @@ const std::vector<CommandSpec>& Table() {
        RenderConfig,
        {},
        "show-config"},
+      {"capture",
+       "write PORT's frames (both directions) to a pcap file FILE, until a count or a time",
+       {{"PORT", "port", ValueType::kString, false, "port name"},
+        {"FILE", "file", ValueType::kPath, false,
+         "pcap file (written with your permissions; read it with tcpdump -r)"}},
+       {{"--count", "N", "count", ValueType::kFrameCount, "stop after N frames (1..1000000000)"},
+        {"--seconds", "S", "seconds", ValueType::kDuration, "stop after S seconds (1..86400)"}},
+       RenderEmpty,
+       {},
+       {},
+       RenderCaptureDone,
+       "capture-done"},
+      {"monitor",
+       "print events as they happen (ports, MAC table, ARP table) until interrupted",
+       {{"EVENTS", "events", ValueType::kNameList, true,
+         "only these, separated by commas: port, mac, arp, or an event such as mac-learned "
+         "(default all)"}},
+       {},
+       RenderEmpty,
+       {},
+       {},
+       RenderEvent},
       {"version", "show the daemon's version", {}, {}, RenderVersion},
       {"help",
        "show this help, or one command's",
@@ -307,6 +362,14 @@ std::variant<json, CtlError> ParseValue(ValueType type, std::string_view text) {
       return UnknownCommand(text);
     case ValueType::kFlag:
       return json(true);
+    case ValueType::kVlanList:
+      if (auto set = VlanSet::Parse(text)) return json(set->ToString());
+      return CtlError{ExitCode::kFailure, "invalid VLAN list " + Quote(text) +
+                                              " (expected VLANs 1..4094 like 10,20,30-40)"};
+    case ValueType::kDirection:
+      if (text == "rx" || text == "tx" || text == "both") return json(std::string(text));
+      return CtlError{ExitCode::kFailure,
+                      "invalid direction " + Quote(text) + " (expected rx, tx or both)"};
     case ValueType::kMtu:
       if (auto n = ParseUnsigned(text, 65535); n && *n >= 68) return json(*n);
       return CtlError{ExitCode::kFailure,
@@ -314,6 +377,38 @@ std::variant<json, CtlError> ParseValue(ValueType type, std::string_view text) {
     case ValueType::kOutputFile:
       if (!text.empty()) return json(std::string(text));
       return CtlError{ExitCode::kFailure, "empty file name (expected a path, or - for stdout)"};
+    case ValueType::kFrameCount:
+      if (auto n = ParseUnsigned(text, 1000000000); n && *n >= 1) return json(*n);
+      return CtlError{ExitCode::kFailure, "invalid frame count " + Quote(text) +
+                                              " (expected an integer 1..1000000000)"};
+    case ValueType::kDuration:
+      if (auto n = ParseUnsigned(text, 86400); n && *n >= 1) return json(*n);
+      return CtlError{ExitCode::kFailure, "invalid duration " + Quote(text) +
+                                              " (expected an integer 1..86400 seconds)"};
+    case ValueType::kPath: {
+      if (text.empty()) return CtlError{ExitCode::kFailure, "empty file name (expected a path)"};
+      std::error_code error;
+      const std::filesystem::path path = std::filesystem::absolute(std::string(text), error);
+      if (error) {
+        return CtlError{ExitCode::kFailure,
+                        "invalid file name " + Quote(text) + ": " + error.message()};
+      }
+      return json(path.lexically_normal().string());
+    }
+    case ValueType::kNameList: {
+      json names = json::array();
+      for (size_t start = 0; start <= text.size();) {
+        const size_t comma = std::min(text.find(',', start), text.size());
+        if (comma == start) {
+          return CtlError{ExitCode::kFailure, "invalid list " + Quote(text) +
+                                                  " (expected names separated by commas, e.g. "
+                                                  "mac,port-added)"};
+        }
+        names.push_back(std::string(text.substr(start, comma - start)));
+        start = comma + 1;
+      }
+      return names;
+    }
   }
   return CtlError{ExitCode::kFailure, "invalid value " + Quote(text)};
 }
@@ -445,6 +540,11 @@ std::variant<CommandLine, CtlError> ParseCommandLine(std::span<const std::string
       if (i + 1 == positionals.size()) {
         return CommandUsageError(
             *command, "missing " + std::string(setting->metavar) + " for " + Quote(setting->name));
+      }
+      for (const auto& [given, value] : setting_values) {
+        if (given == setting) {
+          return CommandUsageError(*command, "setting " + Quote(setting->name) + " given twice");
+        }
       }
       setting_values.emplace_back(setting, positionals[i + 1]);
     }

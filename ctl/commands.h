@@ -45,6 +45,13 @@ enum class ValueType {
   kFlag,        // an option without a value: its param is sent as true
   kMtu,         // integer 68..65535
   kOutputFile,  // a file switchctl writes the result to ("-": standard output); not sent
+  kVlanList,    // "10,20,30-40", sent in canonical form
+  kDirection,   // rx, tx or both
+  kFrameCount,  // integer 1..1000000000
+  kDuration,    // integer seconds 1..86400
+  kPath,        // a file path, sent absolute (the daemon's working directory is not the caller's)
+  kNameList,    // names separated by commas ("mac,port-added"), sent as a list (checked by
+                // the daemon)
 };
 
 // A positional argument: `metavar` in usage, `param` in the request.
@@ -88,6 +95,11 @@ struct CommandSpec {
   std::vector<SettingSpec> settings = {};
   // The JSON-RPC method, when it is not `name` (save calls show-config).
   std::string_view method = {};
+  // Set for a streaming command (monitor): the method subscribes, and each event that follows is
+  // rendered by this (its result is not printed).
+  Renderer render_event = nullptr;
+  // A streaming command that ends by itself: the name of the event after which it stops.
+  std::string_view last_event = {};
 };
 
 // The method a command calls.

@@ -12,5 +12,10 @@ int main(int argc, char** argv) {
                                        const nlohmann::json& params) {
     return switchd::ctl::CallMethod(socket_path, method, params);
   };
-  return switchd::ctl::Run(args, call, std::cout, std::cerr);
+  const switchd::ctl::Streamer stream =
+      [](std::string_view socket_path, std::string_view method, const nlohmann::json& params,
+         const std::function<bool(const nlohmann::json&)>& on_event) {
+        return switchd::ctl::Subscribe(socket_path, method, params, on_event);
+      };
+  return switchd::ctl::Run(args, call, stream, std::cout, std::cerr);
 }

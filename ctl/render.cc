@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <initializer_list>
 #include <utility>
 #include <vector>
@@ -124,7 +127,47 @@ constexpr std::array kPortColumns = {
     Column{"TX-BYTES", "tx_bytes", Align::kRight},
     Column{"DROPS", "drops", Align::kRight},
     Column{"MACS", "macs", Align::kRight},
+    Column{"VLAN", "vlan_summary"},
+    Column{"FLAGS", "flags"},
 };
+
+constexpr std::array kMirrorColumns = {
+    Column{"NAME", "name"},
+    Column{"SOURCE", "source"},
+    Column{"DESTINATION", "destination"},
+    Column{"DIRECTION", "direction"},
+    Column{"FRAMES", "frames", Align::kRight},
+};
+
+// A port's VLAN setting in a few characters: "10" for an access port, "10,20" for a trunk, with
+// its native VLAN as "10,20 native 5".
+std::string VlanSummary(const json& port) {
+  const json& mode = Field(port, "vlan_mode");
+  if (mode == "trunk") {
+    std::string text = FormatCell(Field(port, "trunk"));
+    if (Field(port, "native").is_number_integer())
+      text += " native " + FormatCell(Field(port, "native"));
+    return text;
+  }
+  return FormatCell(Field(port, "vlan"));
+}
+
+// The settings that differ from a port's defaults, like `bridge link`'s flags: "isolated",
+// "no-learning", "no-flood", "no-bcast-flood", "no-mcast-flood", "mirror-dest"; "-" for none.
+std::string PortFlags(const json& port) {
+  std::string flags;
+  auto add = [&](std::string_view flag) {
+    if (!flags.empty()) flags += ',';
+    flags += flag;
+  };
+  if (Field(port, "mirror_destination") == true) add("mirror-dest");
+  if (Field(port, "isolated") == true) add("isolated");
+  if (Field(port, "learning") == false) add("no-learning");
+  if (Field(port, "flood") == false) add("no-flood");
+  if (Field(port, "bcast_flood") == false) add("no-bcast-flood");
+  if (Field(port, "mcast_flood") == false) add("no-mcast-flood");
+  return flags.empty() ? "-" : flags;
+}
 
 constexpr std::array kMacColumns = {
     Column{"PORT", "port"}, Column{"VLAN", "vlan", Align::kRight}, Column{"MAC", "mac"},
@@ -200,7 +243,42 @@ std::string RenderTable(std::span<const Column> columns, const json& rows) {
   return out;
 }
 
-std::string RenderPorts(const json& result) { return RenderTable(kPortColumns, result); }
+std::string RenderPorts(const json& result) {
+  if (!result.is_array()) return RenderTable(kPortColumns, result);
+  json rows = result;
+  for (json& row : rows) {
+    if (!row.is_object()) continue;
+    row["vlan_summary"] = VlanSummary(row);
+    row["flags"] = PortFlags(row);
+  }
+  return RenderTable(kPortColumns, rows);
+}
+
+std::string RenderCaptureDone(const json& event) {
+  if (Field(event, "event") != "capture-done") return RenderJson(event);
+  const json& frames = Field(event, "frames");
+  const bool one = frames.is_number_integer() && frames.get<int64_t>() == 1;
+  std::string line = "captured " + FormatCell(frames) + (one ? " frame (" : " frames (") +
+                     FormatCell(Field(event, "bytes")) + " bytes) of " +
+                     FormatCell(Field(event, "port")) + " to " + FormatCell(Field(event, "file"));
+  const json& reason = Field(event, "reason");
+  if (reason == "count") {
+    line += ": count reached";
+  } else if (reason == "time") {
+    line += ": time is up";
+  } else if (!reason.is_null()) {
+    line += ": " + FormatCell(reason);
+  }
+  if (!Field(event, "error").is_null()) line += " (" + FormatCell(Field(event, "error")) + ")";
+  return line + "\n";
+}
+
+std::string RenderMirrors(const json& result) { return RenderTable(kMirrorColumns, result); }
+
+std::string RenderMirror(const json& result) {
+  if (!result.is_object()) return RenderJson(result);
+  return RenderMirrors(json::array({result}));
+}
 
 std::string RenderMacs(const json& result) { return RenderTable(kMacColumns, result); }
 
@@ -228,7 +306,7 @@ std::string RenderStats(const json& result) {
   }};
   TableSection(block, "ARP table", Field(result, "arp"), kArpCounters);
 
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 9> kFrameCounters = {{
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 10> kFrameCounters = {{
       {"rx_packets", "received"},
       {"rx_bytes", "received bytes"},
       {"tx_packets", "sent"},
@@ -238,13 +316,16 @@ std::string RenderStats(const json& result) {
       {"unknown_unicast", "unknown unicast"},
       {"gso_segmented", "GSO segmented"},
       {"checksums_completed", "checksums completed"},
+      {"mirrored", "mirrored"},
   }};
   // Drops by reason, under their sum; rx_dropped and tx_dropped (the sums per direction) are for
   // scripts.
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kDropCounters = {{
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 8> kDropCounters = {{
       {"malformed", "malformed"},
       {"vlan_dropped", "VLAN"},
       {"local_dropped", "local"},
+      {"isolated_dropped", "isolated"},
+      {"mirror_port_dropped", "mirror port"},
       {"storm_dropped", "storm"},
       {"tx_failed", "tx failed"},
       {"offload_dropped", "offload"},
@@ -324,6 +405,48 @@ nlohmann::ordered_json Ordered(const nlohmann::json& object,
   return out;
 }
 
+// `text` from `pos` holds `count` digits: their value, else -1.
+int Digits(std::string_view text, size_t pos, size_t count) {
+  if (pos + count > text.size()) return -1;
+  int value = 0;
+  for (size_t i = pos; i < pos + count; ++i) {
+    if (text[i] < '0' || text[i] > '9') return -1;
+    value = value * 10 + (text[i] - '0');
+  }
+  return value;
+}
+
+// "2025-05-01T18:20:01.123Z" (UTC) -> the local time of day, "20:20:01.123". Anything else is
+// printed as it is.
+std::string LocalTimeOfDay(const json& time) {
+  if (!time.is_string()) return FormatCell(time);
+  const std::string& text = time.get_ref<const std::string&>();
+  const int year = Digits(text, 0, 4);
+  const int month = Digits(text, 5, 2);
+  const int day = Digits(text, 8, 2);
+  const int hour = Digits(text, 11, 2);
+  const int minute = Digits(text, 14, 2);
+  const int second = Digits(text, 17, 2);
+  const int millis = Digits(text, 20, 3);
+  const std::chrono::year_month_day date{std::chrono::year(year),
+                                         std::chrono::month(static_cast<unsigned>(month)),
+                                         std::chrono::day(static_cast<unsigned>(day))};
+  if (text.size() != 24 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':' || text[19] != '.' || text[23] != 'Z' || millis < 0 || hour < 0 ||
+      hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60 || !date.ok()) {
+    return Sanitize(text);
+  }
+  const auto utc = std::chrono::sys_days(date) + std::chrono::hours(hour) +
+                   std::chrono::minutes(minute) + std::chrono::seconds(second);
+  const time_t seconds = static_cast<time_t>(utc.time_since_epoch().count());
+  tm local{};
+  if (localtime_r(&seconds, &local) == nullptr) return Sanitize(text);
+  char out[32];
+  std::snprintf(out, sizeof(out), "%02d:%02d:%02d.%03d", local.tm_hour, local.tm_min, local.tm_sec,
+                millis);
+  return out;
+}
+
 }  // namespace
 
 std::string RenderConfig(const nlohmann::json& result) {
@@ -336,6 +459,13 @@ std::string RenderConfig(const nlohmann::json& result) {
       ports.push_back(Ordered(port, {"name", "kind"}));
     config["ports"] = std::move(ports);
   }
+  if (config.is_object() && config.contains("mirrors") && config["mirrors"].is_array()) {
+    nlohmann::ordered_json mirrors = nlohmann::ordered_json::array();
+    for (const nlohmann::json& m : result["mirrors"]) {
+      mirrors.push_back(Ordered(m, {"name", "source", "destination", "direction"}));
+    }
+    config["mirrors"] = std::move(mirrors);
+  }
   for (const char* list : {"macs", "arp"}) {
     if (!config.is_object() || !config.contains(list) || !config[list].is_array()) continue;
     const bool macs = std::string_view(list) == "macs";
@@ -347,6 +477,47 @@ std::string RenderConfig(const nlohmann::json& result) {
     config[list] = std::move(entries);
   }
   return config.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string RenderEvent(const json& event) {
+  std::string line = LocalTimeOfDay(Field(event, "time")) + " ";
+  const json& name = Field(event, "event");
+  if (!name.is_string()) return line + RenderJson(event);
+  const std::string& kind = name.get_ref<const std::string&>();
+  auto field = [&](std::string_view key) { return FormatCell(Field(event, key)); };
+  auto has = [&](std::string_view key) { return !Field(event, key).is_null(); };
+  if (kind == "events-lost") {
+    const json& count = Field(event, "count");
+    const bool one = count.is_number_integer() && count.get<int64_t>() == 1;
+    return line + "lost " + FormatCell(count) + (one ? " event\n" : " events\n");
+  }
+  // "mac-learned" reads "mac learned"; the group decides which fields follow.
+  const std::string group = kind.substr(0, kind.find('-'));
+  std::string words = Sanitize(kind);
+  if (const size_t dash = words.find('-'); dash != std::string::npos) words[dash] = ' ';
+  line += words;
+  if (group == "port") {
+    line += " " + field("port");
+    if (has("kind")) line += " (" + field("kind") + ")";
+  } else if (group == "mac") {
+    line += " " + field("mac") + " vlan " + field("vlan");
+    if (has("from")) {
+      line += " from " + field("from") + " to " + field("port");
+    } else {
+      line += " port " + field("port");
+    }
+  } else if (group == "arp") {
+    line += " " + field("ip") + " at " + field("mac");
+    if (has("old_mac")) line += " (was " + field("old_mac") + ")";
+    line += " vlan " + field("vlan") + " port " + field("port");
+  } else {
+    json rest = event.is_object() ? event : json::object();
+    rest.erase("event");
+    rest.erase("time");
+    if (!rest.empty())
+      line += " " + Sanitize(rest.dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+  return line + "\n";
 }
 
 }  // namespace switchd::ctl

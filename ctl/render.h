@@ -54,8 +54,22 @@ std::string RenderRemoved(const nlohmann::json& result);
 std::string RenderAging(const nlohmann::json& result);
 // {"version": v} -> "switchd v".
 std::string RenderVersion(const nlohmann::json& result);
+// show-mirrors: NAME SOURCE DESTINATION DIRECTION FRAMES; add-mirror: the new mirror's row.
+std::string RenderMirrors(const nlohmann::json& result);
+std::string RenderMirror(const nlohmann::json& result);
+// capture's last event: "captured 42 frames (3456 bytes) of tap0 to /tmp/tap0.pcap (count)".
+std::string RenderCaptureDone(const nlohmann::json& event);
 // show-config and save: the configuration as an indented JSON document, as a config file holds it.
 std::string RenderConfig(const nlohmann::json& result);
+
+// One monitor event (a notification's params) as one line, like `bridge monitor`: the local time
+// of day with milliseconds, then the event, e.g.
+// "18:20:01.123 mac learned 02:00:00:00:00:01 vlan 1 port h1",
+// "18:20:01.123 mac moved 02:00:00:00:00:01 vlan 1 from h1 to h2",
+// "18:20:01.123 arp learned 198.18.0.1 at 02:00:00:00:00:01 vlan 1 port h1",
+// "18:20:01.123 port added h1 (tap)", "18:20:01.123 lost 12 events". An event this switchctl
+// does not know prints its name and its other fields as JSON.
+std::string RenderEvent(const nlohmann::json& event);
 
 // The one JSON form switchctl prints for --json and for unexpected shapes: one line, no spaces,
 // invalid UTF-8 replaced (never throws), terminated by '\n'.

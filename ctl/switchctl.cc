@@ -53,8 +53,23 @@ Status WriteFileAtomically(const std::string& path, const std::string& text) {
   return Status::Ok();
 }
 
-int RunOrThrow(std::span<const std::string_view> args, const Caller& call, std::ostream& out,
-               std::ostream& err) {
+// Prints each event as it comes until the stream ends.
+int Stream(const CommandLine& line, const Streamer& stream, std::ostream& out, std::ostream& err) {
+  const Status status =
+      stream(line.socket_path, line.command->name, line.params, [&](const nlohmann::json& event) {
+        out << (line.json ? RenderJson(event) : line.command->render_event(event));
+        out.flush();  // each line as it happens, also into a pipe
+        const std::string_view last = line.command->last_event;
+        if (!last.empty() && event.is_object() && event.value("event", "") == last) return false;
+        return static_cast<bool>(out);
+      });
+  if (!status.ok()) return Fail(err, ExitCode::kFailure, status.message());
+  if (!out) return Fail(err, ExitCode::kFailure, "cannot write the output");
+  return static_cast<int>(ExitCode::kOk);
+}
+
+int RunOrThrow(std::span<const std::string_view> args, const Caller& call, const Streamer& stream,
+               std::ostream& out, std::ostream& err) {
   auto parsed = ParseCommandLine(args);
   if (const auto* error = std::get_if<CtlError>(&parsed)) {
     return Fail(err, error->exit_code, error->message);
@@ -68,6 +83,7 @@ int RunOrThrow(std::span<const std::string_view> args, const Caller& call, std::
     case CommandLine::Action::kCall:
       break;
   }
+  if (line.command->render_event != nullptr) return Stream(line, stream, out, err);
   const Result<nlohmann::json> result =
       call(line.socket_path, MethodOf(*line.command), line.params);
   // Every failure, whatever its cause (daemon error, no daemon, timeout), exits 1.
@@ -86,14 +102,23 @@ int RunOrThrow(std::span<const std::string_view> args, const Caller& call, std::
 
 }  // namespace
 
-int Run(std::span<const std::string_view> args, const Caller& call, std::ostream& out,
-        std::ostream& err) {
+int Run(std::span<const std::string_view> args, const Caller& call, const Streamer& stream,
+        std::ostream& out, std::ostream& err) {
   try {
-    return RunOrThrow(args, call, out, err);
+    return RunOrThrow(args, call, stream, out, err);
   } catch (const std::exception& e) {
     // Only a bug (or std::bad_alloc) gets here; still one line, never a stack trace.
     return Fail(err, ExitCode::kFailure, std::string("internal error: ") + e.what());
   }
+}
+
+int Run(std::span<const std::string_view> args, const Caller& call, std::ostream& out,
+        std::ostream& err) {
+  const Streamer no_stream = [](std::string_view, std::string_view method, const nlohmann::json&,
+                                const std::function<bool(const nlohmann::json&)>&) {
+    return Status::Internal("'" + std::string(method) + "' cannot stream here");
+  };
+  return Run(args, call, no_stream, out, err);
 }
 
 }  // namespace switchd::ctl

@@ -42,7 +42,9 @@ Result<PortRequest> ParsePortEntry(const json& entry, size_t i) {
     } else if (key == "offload") {
       if (!value.is_boolean()) return Invalid(where + ".offload", "true or false", value);
       port.offload = value.get<bool>();
-    } else if (key == "max_macs" || key == "storm_limit") {
+    } else if (key == "max_macs" || key == "storm_limit" || key == "access" || key == "trunk" ||
+               key == "native" || key == "learning" || key == "flood" || key == "bcast_flood" ||
+               key == "mcast_flood" || key == "isolated") {
       port.settings[key] = value;  // checked by set-port (ValidateConfig)
     } else if (key == "netns" || key == "create_netns" || key == "address" || key == "mtu" ||
                key == "mac") {
@@ -50,7 +52,9 @@ Result<PortRequest> ParsePortEntry(const json& entry, size_t i) {
     } else {
       return Status::InvalidArgument("config: unknown key '" + key + "' in " + where +
                                      " (expected name, kind, offload, netns, create_netns, "
-                                     "address, mtu, mac, max_macs, storm_limit)");
+                                     "address, mtu, mac, max_macs, storm_limit, access, trunk, "
+                                     "native, learning, flood, bcast_flood, mcast_flood, "
+                                     "isolated)");
     }
   }
   if (port.name.empty()) return Invalid(where + ".name", "a non-empty string", entry);
@@ -273,18 +277,21 @@ Result<Config> ParseConfig(const json& document) {
         if (!port.ok()) return port.status();
         config.ports.push_back(std::move(*port));
       }
-    } else if (key == "macs" || key == "arp") {
+    } else if (key == "macs" || key == "arp" || key == "mirrors") {
       if (!value.is_array()) return Invalid(key, "a list", value);
       for (size_t i = 0; i < value.size(); ++i) {
         if (!value[i].is_object()) {
           return Invalid(key + "[" + std::to_string(i) + "]", "an object", value[i]);
         }
-        (key == "macs" ? config.macs : config.arp).push_back(value[i]);
+        (key == "macs"  ? config.macs
+         : key == "arp" ? config.arp
+                        : config.mirrors)
+            .push_back(value[i]);
       }
     } else {
       return Status::InvalidArgument("config: unknown key '" + key +
                                      "' (expected socket, socket_group, log_level, max_macs, "
-                                     "aging, metrics, ports, macs, arp)");
+                                     "aging, metrics, ports, macs, arp, mirrors)");
     }
   }
   return config;
@@ -332,6 +339,8 @@ Config Merge(const Config& file, const Config& command_line) {
   merged.ports.insert(merged.ports.end(), command_line.ports.begin(), command_line.ports.end());
   merged.macs.insert(merged.macs.end(), command_line.macs.begin(), command_line.macs.end());
   merged.arp.insert(merged.arp.end(), command_line.arp.begin(), command_line.arp.end());
+  merged.mirrors.insert(merged.mirrors.end(), command_line.mirrors.begin(),
+                        command_line.mirrors.end());
   return merged;
 }
 
@@ -365,10 +374,11 @@ Status ValidateConfig(const Config& config, const std::vector<std::string>& othe
                                      "]: " + result.status().message());
     }
   }
-  const std::pair<const char*, const std::vector<json>*> lists[] = {{"macs", &config.macs},
-                                                                    {"arp", &config.arp}};
+  const std::pair<const char*, const std::vector<json>*> lists[] = {
+      {"macs", &config.macs}, {"arp", &config.arp}, {"mirrors", &config.mirrors}};
   for (const auto& [key, entries] : lists) {
-    const char* method = std::string_view(key) == "macs" ? "add-mac" : "add-arp";
+    const std::string_view list = key;
+    const char* method = list == "macs" ? "add-mac" : list == "arp" ? "add-arp" : "add-mirror";
     for (size_t i = 0; i < entries->size(); ++i) {
       Result<json> result = methods.Call(method, (*entries)[i], now);
       if (!result.ok()) {
@@ -400,6 +410,18 @@ ConfigDiff Diff(const Config& old, const Config& next) {
   diff.macs_removed = RemovedEntries(old.macs, next.macs, NormalizeMac, "mac");
   diff.arp_added = AddedEntries(old.arp, next.arp, NormalizeArp);
   diff.arp_removed = RemovedEntries(old.arp, next.arp, NormalizeArp, "ip");
+  // Mirrors by name; a changed one is removed and added again.
+  for (const json& mirror : old.mirrors) {
+    const std::string name = TextOf(mirror, "name");
+    auto same = std::find_if(next.mirrors.begin(), next.mirrors.end(),
+                             [&](const json& m) { return TextOf(m, "name") == name; });
+    if (same == next.mirrors.end() || *same != mirror) diff.mirrors_removed.push_back(name);
+  }
+  for (const json& mirror : next.mirrors) {
+    if (std::find(old.mirrors.begin(), old.mirrors.end(), mirror) == old.mirrors.end()) {
+      diff.mirrors_added.push_back(mirror);
+    }
+  }
   diff.socket_changed = old.socket != next.socket;
   diff.socket_group_changed = old.socket_group != next.socket_group;
   diff.log_level_changed = old.log_level != next.log_level;
@@ -426,7 +448,10 @@ ReloadPlan PlanReload(const Config& old_file, const Config& next_file, const Con
   for (const PortRequest& port : diff.ports_resettled) {
     if (!port_exists(port.name)) continue;  // added with its settings
     // A setting the file no longer gives goes back to its default.
-    json params = {{"port", port.name}, {"max_macs", 0}, {"storm_limit", 0}};
+    json params = {{"port", port.name},   {"max_macs", 0},    {"storm_limit", 0},
+                   {"learning", true},    {"flood", true},    {"bcast_flood", true},
+                   {"mcast_flood", true}, {"isolated", false}};
+    if (!port.settings.contains("trunk")) params["access"] = kDefaultVlan;
     for (const auto& [key, value] : port.settings.items()) params[key] = value;
     plan.ports_to_configure.push_back(std::move(params));
   }
@@ -441,6 +466,17 @@ ReloadPlan PlanReload(const Config& old_file, const Config& next_file, const Con
     }
   }
   plan.arp_to_add = diff.arp_added;
+  plan.mirrors_to_delete = diff.mirrors_removed;
+  plan.mirrors_to_add = diff.mirrors_added;
+  // A port added again lost its mirrors with it: they come back too.
+  for (const json& mirror : next_file.mirrors) {
+    const bool port_readded = ContainsPort(plan.ports_to_add, TextOf(mirror, "source")) ||
+                              ContainsPort(plan.ports_to_add, TextOf(mirror, "destination"));
+    if (port_readded && std::find(plan.mirrors_to_add.begin(), plan.mirrors_to_add.end(), mirror) ==
+                            plan.mirrors_to_add.end()) {
+      plan.mirrors_to_add.push_back(mirror);
+    }
+  }
 
   for (const std::string& name : diff.ports_changed) {
     plan.warnings.push_back("port '" + name +

@@ -84,6 +84,8 @@ struct Config {
   // "add-arp"), so that the config and the control socket share one validation path.
   std::vector<nlohmann::json> macs;
   std::vector<nlohmann::json> arp;
+  // Port mirrors, as the params of add-mirror ({"name", "source", "destination", "direction"}).
+  std::vector<nlohmann::json> mirrors;
 };
 
 inline constexpr size_t kMinMaxMacs = 16;
@@ -120,14 +122,16 @@ Status ValidateConfig(const Config& config, const std::vector<std::string>& othe
 // case-insensitively; an entry whose key stays but whose port or MAC changes is "added" (the
 // add-mac and add-arp methods replace). Ports are compared by name.
 struct ConfigDiff {
-  std::vector<PortRequest> ports_added;      // listed in `next` only
-  std::vector<std::string> ports_removed;    // listed in `old` only
-  std::vector<std::string> ports_changed;    // in both, with another kind or offload setting
-  std::vector<PortRequest> ports_resettled;  // in both, with other settings (set-port)
-  std::vector<nlohmann::json> macs_added;    // add-mac params, new or changed
-  std::vector<nlohmann::json> macs_removed;  // del-mac params {"mac", "vlan"}
-  std::vector<nlohmann::json> arp_added;     // add-arp params, new or changed
-  std::vector<nlohmann::json> arp_removed;   // del-arp params {"ip", "vlan"}
+  std::vector<PortRequest> ports_added;       // listed in `next` only
+  std::vector<std::string> ports_removed;     // listed in `old` only
+  std::vector<std::string> ports_changed;     // in both, with another kind or offload setting
+  std::vector<PortRequest> ports_resettled;   // in both, with other settings (set-port)
+  std::vector<nlohmann::json> macs_added;     // add-mac params, new or changed
+  std::vector<nlohmann::json> macs_removed;   // del-mac params {"mac", "vlan"}
+  std::vector<nlohmann::json> arp_added;      // add-arp params, new or changed
+  std::vector<nlohmann::json> arp_removed;    // del-arp params {"ip", "vlan"}
+  std::vector<nlohmann::json> mirrors_added;  // add-mirror params, new or changed
+  std::vector<std::string> mirrors_removed;   // names: gone, or changed (re-added)
   bool socket_changed = false;
   bool socket_group_changed = false;
   bool log_level_changed = false;
@@ -144,11 +148,13 @@ ConfigDiff Diff(const Config& old, const Config& next);
 struct ReloadPlan {
   std::vector<nlohmann::json> macs_to_delete;  // del-mac params
   std::vector<nlohmann::json> arp_to_delete;   // del-arp params
+  std::vector<std::string> mirrors_to_delete;  // before any port goes
   std::vector<std::string> ports_to_delete;
   std::vector<PortRequest> ports_to_add;
   std::vector<nlohmann::json> ports_to_configure;  // set-port params
   std::vector<nlohmann::json> macs_to_add;         // add-mac params
   std::vector<nlohmann::json> arp_to_add;          // add-arp params
+  std::vector<nlohmann::json> mirrors_to_add;      // add-mirror params, once the ports are there
   std::optional<int64_t> aging_seconds;            // set when the aging time changes
   std::optional<std::string> log_level;            // set when the log level changes
   std::vector<std::string> warnings;               // changes that need a restart, one line each

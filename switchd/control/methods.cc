@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -42,7 +43,32 @@ enum class ParamType {
   kCidr,         // Args::link.address: an IPv4 or IPv6 address with a prefix length
   kMtu,          // Args::link.mtu: 68..65535
   kLinkMac,      // Args::link.mac: a unicast MAC for the port's interface
+  kAccessVlan,   // Args::access: a VLAN 1..4094
+  kVlanList,     // Args::trunk: "10,20,30-40" (or a list of VLAN numbers)
+  kNativeVlan,   // Args::native: a VLAN 1..4094
+  kSwitch,       // Args::switches[name]: true or false (learning, flood, ... isolated)
+  kDestPort,     // Args::destination: the name of an existing port
+  kMirrorName,   // Args::name: a mirror's name
+  kDirection,    // Args::direction: "rx", "tx" or "both"
+  kEvents,       // Args::events: a list of event kinds and groups (events.h)
+  kFilePath,     // Args::file: an absolute path
+  kFrameCount,   // Args::count: 1..1000000000
+  kDuration,     // Args::duration: seconds, 1..86400
 };
+
+// The on/off port settings, by param name, in the order show-ports lists them.
+constexpr std::string_view kSwitchNames[] = {"learning", "flood", "bcast_flood", "mcast_flood",
+                                             "isolated"};
+constexpr size_t kSwitchCount = std::size(kSwitchNames);
+
+bool& SwitchOf(PortSettings& settings, size_t i) {
+  bool* fields[] = {&settings.learning, &settings.flood, &settings.bcast_flood,
+                    &settings.mcast_flood, &settings.isolated};
+  return *fields[i];
+}
+bool SwitchOf(const PortSettings& settings, size_t i) {
+  return SwitchOf(const_cast<PortSettings&>(settings), i);
+}
 
 struct ParamSpec {
   std::string_view name;
@@ -63,6 +89,17 @@ struct Args {
   std::optional<size_t> max_macs;
   std::optional<uint32_t> storm_limit;
   LinkOptions link;
+  std::optional<VlanId> access;
+  std::optional<VlanSet> trunk;
+  std::optional<VlanId> native;
+  std::array<std::optional<bool>, kSwitchCount> switches;
+  std::optional<PortId> destination;
+  std::string name;
+  std::optional<Mirror::Direction> direction;
+  std::optional<EventKinds> events;
+  std::string file;
+  uint64_t count = 0;
+  uint64_t duration = 0;
 };
 
 struct Context {
@@ -70,6 +107,7 @@ struct Context {
   PortBackend& backend;
   Time now;
   const Args& args;
+  ControlSession* session;  // the connection the request came on, if any
 };
 
 using Handler = Result<json> (*)(const Context&);
@@ -295,12 +333,134 @@ Status ParseParam(const ParamSpec& spec, const json& value, const Datapath& data
       args.link.mac = args.mac;
       return Status::Ok();
     }
+    case ParamType::kAccessVlan:
+    case ParamType::kNativeVlan: {
+      const std::optional<int64_t> vlan = AsInteger(value);
+      if (!vlan || *vlan < 1 || *vlan > kMaxVlan) {
+        return Status::InvalidArgument("invalid " + std::string(spec.name) + " VLAN " +
+                                       Describe(value) + " (expected an integer 1..4094)");
+      }
+      (spec.type == ParamType::kAccessVlan ? args.access : args.native) =
+          static_cast<VlanId>(*vlan);
+      return Status::Ok();
+    }
+    case ParamType::kVlanList: {
+      std::optional<VlanSet> set;
+      if (const std::string* text = AsString(value)) {
+        set = VlanSet::Parse(*text);
+      } else if (value.is_array() && !value.empty()) {
+        set.emplace();
+        for (const json& item : value) {
+          const std::optional<int64_t> vlan = AsInteger(item);
+          if (!vlan || *vlan < 1 || *vlan > kMaxVlan) {
+            set.reset();
+            break;
+          }
+          set->Add(static_cast<VlanId>(*vlan));
+        }
+      }
+      if (!set) {
+        return Status::InvalidArgument("invalid VLAN list " + Describe(value) +
+                                       " (expected VLANs 1..4094 like \"10,20,30-40\")");
+      }
+      args.trunk = *set;
+      return Status::Ok();
+    }
+    case ParamType::kSwitch: {
+      if (!value.is_boolean()) {
+        return Status::InvalidArgument("invalid " + std::string(spec.name) + " setting " +
+                                       Describe(value) + " (expected true or false)");
+      }
+      for (size_t i = 0; i < kSwitchCount; ++i) {
+        if (kSwitchNames[i] == spec.name) args.switches[i] = value.get<bool>();
+      }
+      return Status::Ok();
+    }
+    case ParamType::kDestPort: {
+      const std::string* name = AsString(value);
+      if (!name) {
+        return Status::InvalidArgument("invalid port name " + Describe(value) +
+                                       " (expected a string)");
+      }
+      args.destination = datapath.FindPort(*name);
+      if (!args.destination) return Status::NotFound("unknown port " + QuoteInput(*name));
+      return Status::Ok();
+    }
+    case ParamType::kMirrorName: {
+      const std::string* name = AsString(value);
+      if (!name || !IsValidPortName(*name)) {
+        return Status::InvalidArgument(
+            "invalid mirror name " + Describe(value) +
+            " (expected 1-15 characters, no '/', ':', '%' or whitespace, not '.' or '..')");
+      }
+      args.name = *name;
+      return Status::Ok();
+    }
+    case ParamType::kDirection: {
+      const std::string* text = AsString(value);
+      if (text && *text == "rx") {
+        args.direction = Mirror::kRx;
+      } else if (text && *text == "tx") {
+        args.direction = Mirror::kTx;
+      } else if (text && *text == "both") {
+        args.direction = Mirror::kBoth;
+      } else {
+        return Status::InvalidArgument("invalid mirror direction " + Describe(value) +
+                                       " (expected rx, tx or both)");
+      }
+      return Status::Ok();
+    }
+    case ParamType::kFilePath: {
+      const std::string* path = AsString(value);
+      if (!path || path->empty() || path->front() != '/' || path->size() > 4096 ||
+          path->find('\0') != std::string::npos) {
+        return Status::InvalidArgument("invalid file " + Describe(value) +
+                                       " (expected an absolute path)");
+      }
+      args.file = *path;
+      return Status::Ok();
+    }
+    case ParamType::kFrameCount:
+    case ParamType::kDuration: {
+      const bool count = spec.type == ParamType::kFrameCount;
+      const int64_t max = count ? 1000000000 : 86400;
+      const std::optional<int64_t> n = AsInteger(value);
+      if (!n || *n < 1 || *n > max) {
+        return Status::InvalidArgument(
+            std::string("invalid ") + (count ? "frame count " : "duration ") + Describe(value) +
+            " (expected an integer 1.." + std::to_string(max) + (count ? ")" : " seconds)"));
+      }
+      (count ? args.count : args.duration) = static_cast<uint64_t>(*n);
+      return Status::Ok();
+    }
     case ParamType::kOffload: {
       if (!value.is_boolean()) {
         return Status::InvalidArgument("invalid offload setting " + Describe(value) +
                                        " (expected true or false)");
       }
       args.offload = value.get<bool>();
+      return Status::Ok();
+    }
+    case ParamType::kEvents: {
+      if (!value.is_array()) {
+        return Status::InvalidArgument(
+            "invalid event list " + Describe(value) +
+            " (expected a list of names, e.g. [\"mac\", \"port-added\"])");
+      }
+      EventKinds kinds;
+      for (const json& item : value) {
+        const std::string* name = AsString(item);
+        const std::optional<EventKinds> named = name ? ParseEventKinds(*name) : std::nullopt;
+        if (!named) {
+          return Status::InvalidArgument("unknown event " + Describe(item) + " (expected " +
+                                         EventNameList() + ")");
+        }
+        kinds = kinds | *named;
+      }
+      if (kinds.empty()) {
+        return Status::InvalidArgument("empty event list (expected at least one name, or omit it)");
+      }
+      args.events = kinds;
       return Status::Ok();
     }
   }
@@ -363,10 +523,19 @@ json PortNameOrNull(const Datapath& datapath, PortId port) {
   return datapath.port_name(port);
 }
 
+// A port's VLAN setting as show-ports reports it.
+void AddVlanJson(const PortVlan& vlan, json& out) {
+  const bool access = vlan.mode == VlanMode::kAccess;
+  out["vlan_mode"] = access ? "access" : "trunk";
+  out["vlan"] = access ? json(vlan.access) : json(nullptr);
+  out["trunk"] = access ? json(nullptr) : json(vlan.trunk.ToString());
+  out["native"] = !access && vlan.native != 0 ? json(vlan.native) : json(nullptr);
+}
+
 json PortJson(const Context& ctx, const PortInfo& port) {
   const PortDetails details = ctx.backend.Describe(port.id);
   const PortCounters& c = port.counters;
-  return json{
+  json result{
       {"name", port.name},
       {"index", PortNumber(port.id)},
       {"kind", details.kind},
@@ -376,7 +545,6 @@ json PortJson(const Context& ctx, const PortInfo& port) {
       {"mac", details.mac ? json(details.mac->ToString()) : json(nullptr)},
       {"up", details.up},
       {"offload", port.offloads},
-      {"vlan", port.settings.vlan.mode == VlanMode::kAccess ? port.settings.vlan.access : 0},
       {"rx_packets", c.rx_packets},
       {"rx_bytes", c.rx_bytes},
       {"tx_packets", c.tx_packets},
@@ -390,13 +558,21 @@ json PortJson(const Context& ctx, const PortInfo& port) {
       {"storm_dropped", c.storm_dropped},
       {"unlearned", c.unlearned},
   };
+  AddVlanJson(port.settings.vlan, result);
+  for (size_t i = 0; i < kSwitchCount; ++i) {
+    result[std::string(kSwitchNames[i])] = SwitchOf(port.settings, i);
+  }
+  result["mirror_destination"] = port.mirror_destination;
+  return result;
 }
 
 json ParamsHelp(const MethodSpec& method) {
   static constexpr std::string_view kTypeNames[] = {
-      "MAC",       "unicast MAC", "IPv4",    "VLAN",       "port",        "new port name",
-      "port kind", "seconds",     "boolean", "MAC limit",  "storm limit", "namespace name",
-      "boolean",   "CIDR",        "MTU",     "unicast MAC"};
+      "MAC",           "unicast MAC", "IPv4",    "VLAN",        "port",        "new port name",
+      "port kind",     "seconds",     "boolean", "MAC limit",   "storm limit", "namespace name",
+      "boolean",       "CIDR",        "MTU",     "unicast MAC", "VLAN",        "VLAN list",
+      "VLAN",          "boolean",     "port",    "mirror name", "direction",   "event list",
+      "absolute path", "frame count", "seconds"};
   json params = json::array();
   for (const ParamSpec& param : method.params) {
     params.push_back({{"name", param.name},
@@ -497,6 +673,9 @@ Result<json> ShowStats(const Context& ctx) {
         {"checksums_completed", frames.checksums_completed},
         {"offload_dropped", frames.offload_dropped},
         {"tx_failed", frames.tx_failed},
+        {"isolated_dropped", frames.isolated_dropped},
+        {"mirror_port_dropped", frames.mirror_port_dropped},
+        {"mirrored", frames.mirrored},
         // Since start, removed ports included: at least the sums over show-ports.
         {"rx_packets", totals.rx_packets},
         {"rx_bytes", totals.rx_bytes},
@@ -504,9 +683,9 @@ Result<json> ShowStats(const Context& ctx) {
         {"tx_bytes", totals.tx_bytes},
         {"rx_dropped", totals.rx_dropped},
         {"tx_dropped", totals.tx_dropped},
-        // Every reason: rx_dropped (malformed, VLAN, storm) + tx_dropped (tx failed, offload) +
-        // local_dropped.
-        {"dropped", totals.drops() + frames.local_dropped}}},
+        // Every reason: rx_dropped (malformed, VLAN, storm, mirror port) + tx_dropped (tx failed,
+        // offload) + local_dropped + isolated_dropped.
+        {"dropped", totals.drops() + frames.local_dropped + frames.isolated_dropped}}},
       {"aging",
        std::chrono::duration_cast<std::chrono::seconds>(ctx.datapath.aging_time()).count()},
       {"ports", ctx.datapath.Ports().size()},
@@ -545,17 +724,70 @@ Result<json> AddPort(const Context& ctx) {
 
 Result<json> SetPort(const Context& ctx) {
   const Args& a = ctx.args;
-  if (!a.max_macs && !a.storm_limit) {
-    return Status::InvalidArgument("set-port needs a setting to change (max_macs, storm_limit)");
+  const bool any_switch = std::any_of(a.switches.begin(), a.switches.end(),
+                                      [](const auto& v) { return v.has_value(); });
+  if (!a.max_macs && !a.storm_limit && !a.access && !a.trunk && !a.native && !any_switch) {
+    return Status::InvalidArgument(
+        "set-port needs a setting to change (max_macs, storm_limit, access, trunk, native, "
+        "learning, flood, bcast_flood, mcast_flood, isolated)");
   }
   PortSettings settings = ctx.datapath.port_settings(*a.port);
   if (a.max_macs) settings.max_macs = *a.max_macs;
   if (a.storm_limit) settings.storm_limit = *a.storm_limit;
+  if (a.access && (a.trunk || a.native)) {
+    return Status::InvalidArgument(std::string("access and ") + (a.trunk ? "trunk" : "native") +
+                                   " exclude each other (a port is an access port or a trunk)");
+  }
+  if (a.access) settings.vlan = PortVlan::Access(*a.access);
+  if (a.trunk) {
+    // The whole trunk setting: without a native VLAN, untagged frames are dropped.
+    settings.vlan = PortVlan::Trunk(*a.trunk, a.native.value_or(0));
+  } else if (a.native) {
+    if (settings.vlan.mode != VlanMode::kTrunk) {
+      return Status::InvalidArgument(
+          "native applies to trunk ports (set-port PORT trunk VLANS native VLAN)");
+    }
+    settings.vlan.native = *a.native;
+  }
+  for (size_t i = 0; i < kSwitchCount; ++i) {
+    if (a.switches[i]) SwitchOf(settings, i) = *a.switches[i];
+  }
   if (Status status = ctx.datapath.ConfigurePort(*a.port, settings); !status.ok()) return status;
   for (const PortInfo& port : ctx.datapath.Ports()) {
     if (port.id == *a.port) return PortJson(ctx, port);
   }
   return Status::Internal("configured port is not in the datapath");
+}
+
+std::string_view DirectionName(Mirror::Direction direction) {
+  return direction == Mirror::kRx ? "rx" : direction == Mirror::kTx ? "tx" : "both";
+}
+
+json MirrorJson(const Datapath& datapath, const Mirror& m) {
+  return json{{"name", m.name},
+              {"source", datapath.port_name(m.source)},
+              {"destination", datapath.port_name(m.destination)},
+              {"direction", DirectionName(m.direction)},
+              {"frames", m.frames}};
+}
+
+Result<json> AddMirror(const Context& ctx) {
+  const Args& a = ctx.args;
+  Status status =
+      ctx.datapath.AddMirror(a.name, *a.port, *a.destination, a.direction.value_or(Mirror::kBoth));
+  if (!status.ok()) return status;
+  return MirrorJson(ctx.datapath, ctx.datapath.mirrors().back());
+}
+
+Result<json> DelMirror(const Context& ctx) {
+  if (Status status = ctx.datapath.DelMirror(ctx.args.name); !status.ok()) return status;
+  return json::object();
+}
+
+Result<json> ShowMirrors(const Context& ctx) {
+  json mirrors = json::array();
+  for (const Mirror& m : ctx.datapath.mirrors()) mirrors.push_back(MirrorJson(ctx.datapath, m));
+  return mirrors;
 }
 
 Result<json> DelPort(const Context& ctx) {
@@ -625,6 +857,18 @@ json PortConfigJson(const Context& ctx, const PortInfo& port) {
   if (link.mac) entry["mac"] = link.mac->ToString();
   if (port.settings.max_macs) entry["max_macs"] = port.settings.max_macs;
   if (port.settings.storm_limit) entry["storm_limit"] = port.settings.storm_limit;
+  const PortVlan& vlan = port.settings.vlan;
+  if (vlan.mode == VlanMode::kAccess && vlan.access != kDefaultVlan) entry["access"] = vlan.access;
+  if (vlan.mode == VlanMode::kTrunk) {
+    entry["trunk"] = vlan.trunk.ToString();
+    if (vlan.native != 0) entry["native"] = vlan.native;
+  }
+  const PortSettings defaults;
+  for (size_t i = 0; i < kSwitchCount; ++i) {
+    if (SwitchOf(port.settings, i) != SwitchOf(defaults, i)) {
+      entry[std::string(kSwitchNames[i])] = SwitchOf(port.settings, i);
+    }
+  }
   return entry;
 }
 
@@ -651,6 +895,12 @@ Result<json> ShowConfig(const Context& ctx) {
   for (const ArpBinding& b : bindings) {
     arp.push_back({{"ip", b.ip.ToString()}, {"mac", b.mac.ToString()}, {"vlan", b.vlan}});
   }
+  json mirrors = json::array();
+  for (const Mirror& m : ctx.datapath.mirrors()) {
+    json entry = MirrorJson(ctx.datapath, m);
+    entry.erase("frames");
+    mirrors.push_back(std::move(entry));
+  }
   return json{
       {"max_macs", ctx.datapath.mac_table().capacity()},
       {"aging",
@@ -658,7 +908,27 @@ Result<json> ShowConfig(const Context& ctx) {
       {"ports", std::move(ports)},
       {"macs", std::move(macs)},
       {"arp", std::move(arp)},
+      {"mirrors", std::move(mirrors)},
   };
+}
+
+Result<json> Capture(const Context& ctx) {
+  if (ctx.session == nullptr) {
+    return Status::InvalidArgument("capture needs a connection to the control socket");
+  }
+  return ctx.session->StartCapture(*ctx.args.port, ctx.args.file, ctx.args.count,
+                                   ctx.args.duration);
+}
+
+Result<json> Monitor(const Context& ctx) {
+  if (ctx.session == nullptr) {
+    return Status::InvalidArgument("monitor needs a connection to the control socket");
+  }
+  const EventKinds kinds = ctx.args.events.value_or(EventKinds::All());
+  if (Status status = ctx.session->Subscribe(kinds); !status.ok()) return status;
+  json names = json::array();
+  for (EventKind kind : kinds.List()) names.push_back(EventKindName(kind));
+  return json{{"events", std::move(names)}};
 }
 
 Result<json> Version(const Context&) { return json{{"version", SWITCHD_VERSION}}; }
@@ -694,7 +964,11 @@ const std::vector<MethodSpec>& Methods() {
        {{"name", kPort, kRequired}}, DelPort},
       {"set-port", "change a port's settings",
        {{"port", kPort, kRequired}, {"max_macs", kMaxMacs, kOptional},
-        {"storm_limit", kStormLimit, kOptional}},
+        {"storm_limit", kStormLimit, kOptional}, {"access", kAccessVlan, kOptional},
+        {"trunk", kVlanList, kOptional}, {"native", kNativeVlan, kOptional},
+        {"learning", kSwitch, kOptional}, {"flood", kSwitch, kOptional},
+        {"bcast_flood", kSwitch, kOptional}, {"mcast_flood", kSwitch, kOptional},
+        {"isolated", kSwitch, kOptional}},
        SetPort},
       {"add-mac", "add or replace a static MAC entry",
        {{"mac", kUnicastMac, kRequired}, {"port", kPort, kRequired}, {"vlan", kVlan, kOptional}},
@@ -710,7 +984,19 @@ const std::vector<MethodSpec>& Methods() {
        {{"ip", kIp, kRequired}, {"vlan", kVlan, kOptional}}, DelArp},
       {"set-aging", "set the aging time of dynamic entries",
        {{"seconds", kSeconds, kRequired}}, SetAging},
+      {"add-mirror", "copy a port's frames to another port",
+       {{"name", kMirrorName, kRequired}, {"source", kPort, kRequired},
+        {"destination", kDestPort, kRequired}, {"direction", kDirection, kOptional}},
+       AddMirror},
+      {"del-mirror", "remove a mirror",
+       {{"name", kMirrorName, kRequired}}, DelMirror},
+      {"show-mirrors", "list the mirrors", {}, ShowMirrors},
       {"show-config", "the running configuration, as a config file holds it", {}, ShowConfig},
+      {"capture", "write a port's frames to a pcap file; capture-done tells when it ends",
+       {{"port", kPort, kRequired}, {"file", kFilePath, kRequired},
+        {"count", kFrameCount, kOptional}, {"seconds", kDuration, kOptional}}, Capture},
+      {"monitor", "stream events to this connection until it closes",
+       {{"events", kEvents, kOptional}}, Monitor},
       {"version", "show the daemon's version", {}, Version},
       {"help", "list the methods and their params", {}, Help},
   };
@@ -723,12 +1009,13 @@ const std::vector<MethodSpec>& Methods() {
 ControlMethods::ControlMethods(Datapath& datapath, PortBackend& backend)
     : datapath_(datapath), backend_(backend) {}
 
-Result<json> ControlMethods::Call(std::string_view method, const json& params, Time now) {
+Result<json> ControlMethods::Call(std::string_view method, const json& params, Time now,
+                                  ControlSession* session) {
   const MethodSpec* spec = FindMethod(method);
   if (spec == nullptr) return Status::Internal("unknown method " + QuoteInput(method));
   Args args;
   if (Status status = ParseArgs(*spec, params, datapath_, args); !status.ok()) return status;
-  return spec->handler(Context{datapath_, backend_, now, args});
+  return spec->handler(Context{datapath_, backend_, now, args, session});
 }
 
 bool ControlMethods::HasMethod(std::string_view method) const {
@@ -741,11 +1028,11 @@ std::vector<std::string> ControlMethods::MethodNames() const {
   return names;
 }
 
-Dispatcher ControlMethods::MakeDispatcher(Time now) {
+Dispatcher ControlMethods::MakeDispatcher(Time now, ControlSession* session) {
   return Dispatcher{
       [this](std::string_view method) { return HasMethod(method); },
-      [this, now](std::string_view method, const json& params) {
-        return Call(method, params, now);
+      [this, now, session](std::string_view method, const json& params) {
+        return Call(method, params, now, session);
       },
   };
 }

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "switchd/control/events.h"
 #include "switchd/control/json_rpc.h"
 #include "switchd/core/datapath.h"
 #include "switchd/core/status.h"
@@ -60,6 +61,25 @@ class PortBackend {
   virtual PortDetails Describe(PortId port) const = 0;
 };
 
+// The client connection a request came on, for the methods that act on it (monitor). The control
+// socket implements it; requests with no connection (the configuration file) have none.
+class ControlSession {
+ public:
+  virtual ~ControlSession() = default;
+  // Subscribes the connection to the events of `kinds`, replacing its earlier subscription: after
+  // the response to this request, each such event is sent to it as a notification.
+  virtual Status Subscribe(EventKinds kinds) = 0;
+  // Starts writing `port`'s frames (both directions) to the pcap file `file` (an absolute path,
+  // opened with the permissions of the user at the other end of the connection). It ends after
+  // `count` frames or `seconds` seconds (0: no such bound) or when the connection closes, and
+  // then a "capture-done" event goes to this connection. Returns what the capture is.
+  virtual Result<nlohmann::json> StartCapture(PortId port, const std::string& file, uint64_t count,
+                                              uint64_t seconds) {
+    (void)port, (void)file, (void)count, (void)seconds;
+    return Status::InvalidArgument("capture needs a connection to the control socket");
+  }
+};
+
 class ControlMethods {
  public:
   // `datapath` and `backend` must outlive this object.
@@ -68,17 +88,19 @@ class ControlMethods {
   // Runs `method` with `params` (an object; null is treated as {}) at time `now`. Returns the
   // result, or an error Status: kInvalidArgument for bad params, kNotFound for an unknown port or
   // entry, and so on (docs/control-protocol.md). An unknown method is kInternal: callers check
-  // HasMethod first, as the envelope does.
-  Result<nlohmann::json> Call(std::string_view method, const nlohmann::json& params, Time now);
+  // HasMethod first, as the envelope does. `session` is the connection the request came on, if
+  // any: monitor fails without one.
+  Result<nlohmann::json> Call(std::string_view method, const nlohmann::json& params, Time now,
+                              ControlSession* session = nullptr);
 
   // True for the names in the method table.
   bool HasMethod(std::string_view method) const;
   // Every method name, in table order.
   std::vector<std::string> MethodNames() const;
 
-  // These methods for HandleRequestLine, every call running at `now`. The dispatcher refers to
-  // this object, which must outlive it.
-  Dispatcher MakeDispatcher(Time now);
+  // These methods for HandleRequestLine, every call running at `now` for `session`. The
+  // dispatcher refers to this object and `session`, which must outlive it.
+  Dispatcher MakeDispatcher(Time now, ControlSession* session = nullptr);
 
  private:
   Datapath& datapath_;

@@ -182,12 +182,15 @@ std::string RenderMetrics(const MetricsSnapshot& s) {
               f.unknown_unicast);
   out.Family("switchd_dropped_total", "counter", "Frames dropped, by reason.");
   const std::pair<std::string_view, uint64_t> drops[] = {
-      {"malformed", f.malformed}, {"vlan", f.vlan_dropped},   {"local", f.local_dropped},
-      {"storm", f.storm_dropped}, {"tx_failed", f.tx_failed}, {"offload", f.offload_dropped},
+      {"malformed", f.malformed},       {"vlan", f.vlan_dropped},
+      {"local", f.local_dropped},       {"storm", f.storm_dropped},
+      {"tx_failed", f.tx_failed},       {"offload", f.offload_dropped},
+      {"isolated", f.isolated_dropped}, {"mirror_port", f.mirror_port_dropped},
   };
   for (const auto& [reason, value] : drops) {
     out.Sample("switchd_dropped_total", "reason", reason, value);
   }
+  out.Counter("switchd_mirrored_total", "Copies sent to mirror destinations.", f.mirrored);
   out.Counter("switchd_gso_segmented_total",
               "GSO frames segmented in software for a port without offloads.", f.gso_segmented);
   out.Counter("switchd_checksums_completed_total",

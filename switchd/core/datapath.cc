@@ -213,12 +213,21 @@ void Datapath::Receive(PortId ingress, std::span<const std::byte> frame, Time no
   counters.rx_bytes += frame.size();
   // A SPAN copy is what arrived, as it arrived, whatever the switch then makes of it.
   if (!port.rx_mirrors.empty()) CopyToMirrors(port.rx_mirrors, frame, vnet);
+  if (port.captured && observer_ != nullptr) {
+    observer_->OnFrame(ingress, FrameObserver::Direction::kRx, frame, vnet);
+  }
   if (port.info.mirror_destination) {
     ++stats_.mirror_port_dropped;
     ++counters.rx_dropped;
     return;
   }
 
+  // Nothing is longer than what a TAP hands over: the frame's egress shapes are built in scratch
+  // buffers of that size (plus a tag).
+  if (frame.size() > kMaxFrameSize) {
+    DropMalformed(ingress);
+    return;
+  }
   const std::optional<EthernetFrame> eth = ParseEthernet(frame);
   // A multicast or all-zero source is not a station and must never be learned.
   if (!eth || eth->src.IsMulticast() || eth->src.IsZero()) {
@@ -317,6 +326,11 @@ bool Datapath::AnswerArpRequest(PortId ingress, VlanId vlan, const EthernetFrame
     // itself there). A dynamic binding is answered only while its MAC is known elsewhere: once
     // the MAC has aged out the binding may be stale, and the flooded request finds the truth.
     answer = binding->is_static ? where != ingress : (where && *where != ingress);
+    // Two isolated ports may not talk: an answer would only promise what forwarding refuses.
+    if (answer && where && ports_[ToIndex(ingress)].info.settings.isolated && HasPort(*where) &&
+        ports_[ToIndex(*where)].info.settings.isolated) {
+      answer = false;
+    }
   }
   if (!answer) {
     ++stats_.arp_flooded;
@@ -401,8 +415,11 @@ void Datapath::Flood(PortId ingress, FloodKind kind, Egress& egress) {
 void Datapath::SendInVlan(PortId port, Egress& egress) {
   const PortVlan& vlans = ports_[ToIndex(port)].info.settings.vlan;
   if (egress.qinq) {
-    // Carried unchanged, and only by trunks.
-    if (vlans.mode == VlanMode::kTrunk) SendTo(port, egress.frame, egress.vnet);
+    // Carried unchanged, and only by trunks whose native VLAN it is in: out of a trunk that
+    // carries the VLAN tagged, an untagged frame would land in the far end's native VLAN.
+    if (vlans.mode == VlanMode::kTrunk && vlans.Untagged(egress.vlan)) {
+      SendTo(port, egress.frame, egress.vnet);
+    }
     return;
   }
   const int tag = static_cast<int>(kVlanTagSize);
@@ -486,11 +503,20 @@ void Datapath::Deliver(Port& port, std::span<const std::byte> frame, const VnetH
   if (sink_.Send(port.info.id, frame, vnet)) {
     ++counters.tx_packets;
     counters.tx_bytes += frame.size();
+    // A capture records what left, as tcpdump on the interface would.
+    if (port.captured && observer_ != nullptr) {
+      observer_->OnFrame(port.info.id, FrameObserver::Direction::kTx, frame, vnet);
+    }
+    // A SPAN copy of what left the port; what could not leave is not mirrored.
+    if (mirror && !port.tx_mirrors.empty()) CopyToMirrors(port.tx_mirrors, frame, vnet);
   } else {
     ++counters.tx_dropped;
     ++stats_.tx_failed;
   }
-  if (mirror && !port.tx_mirrors.empty()) CopyToMirrors(port.tx_mirrors, frame, vnet);
+}
+
+void Datapath::SetCaptured(PortId port, bool captured) {
+  if (HasPort(port)) ports_[ToIndex(port)].captured = captured;
 }
 
 void Datapath::CopyToMirrors(const std::vector<uint32_t>& mirrors, std::span<const std::byte> frame,

@@ -57,6 +57,16 @@ class DatapathEvents {
   virtual void OnArpExpired(const ArpBinding& /*binding*/) {}
 };
 
+// Sees the frames of the ports being captured (Datapath::SetCaptured): each one as the port
+// received it, before anything else happens to it, and as it was sent out of the port.
+class FrameObserver {
+ public:
+  enum class Direction : uint8_t { kRx, kTx };
+  virtual ~FrameObserver() = default;
+  virtual void OnFrame(PortId port, Direction direction, std::span<const std::byte> frame,
+                       const VnetHeader& vnet) = 0;
+};
+
 struct PortCounters {
   uint64_t rx_packets = 0;
   uint64_t rx_bytes = 0;
@@ -72,7 +82,8 @@ struct PortCounters {
 };
 
 struct DatapathStats {
-  uint64_t malformed = 0;            // runts, truncated headers, bad ARP, invalid source MAC
+  uint64_t malformed = 0;            // runts, truncated headers, bad ARP, invalid source MAC,
+                                     // frames longer than kMaxFrameSize
   uint64_t vlan_dropped = 0;         // frames not admitted by the ingress port's VLAN setting
   uint64_t local_dropped = 0;        // unicast to a MAC learned on the ingress port
   uint64_t unicast_forwarded = 0;    // known unicast sent out of one port
@@ -173,6 +184,12 @@ class Datapath {
                    Mirror::Direction direction);
   Status DelMirror(std::string_view name);
   const std::vector<Mirror>& mirrors() const { return mirrors_; }
+
+  // Captures: `observer` (which must outlive the datapath, or be replaced first) sees every frame
+  // of the ports marked captured. Costs a flag test per frame otherwise.
+  void set_observer(FrameObserver* observer) { observer_ = observer; }
+  // Marks `port` captured or not. No effect for an unknown port.
+  void SetCaptured(PortId port, bool captured);
   // Precondition: HasPort(port).
   const PortSettings& port_settings(PortId port) const;
   // Every port, ordered by id.
@@ -182,8 +199,9 @@ class Datapath {
   PortCounters TotalCounters() const;
 
   // Handles one frame received on `ingress` at `now`. Never fails: what cannot be forwarded is
-  // dropped and counted. Hot path: no allocation; O(1) in the number of MACs; flooding is the only
-  // O(ports) step. Frames for an unknown `ingress` are ignored.
+  // dropped and counted (a frame longer than kMaxFrameSize as malformed). Hot path: no
+  // allocation; O(1) in the number of MACs; flooding is the only O(ports) step. Frames for an
+  // unknown `ingress` are ignored.
   // `vnet` is the frame's virtio-net header when the ingress port has offloads (a GSO frame may
   // be up to 64 KiB); it travels with the frame to every egress.
   void Receive(PortId ingress, std::span<const std::byte> frame, Time now,
@@ -213,6 +231,7 @@ class Datapath {
     // Indexes into mirrors_ of the mirrors copying this port's received and sent frames.
     std::vector<uint32_t> rx_mirrors;
     std::vector<uint32_t> tx_mirrors;
+    bool captured = false;
   };
 
   // What is being flooded, for the per-port flood controls.
@@ -224,7 +243,8 @@ class Datapath {
     std::span<const std::byte> frame;  // as received
     VnetHeader vnet;
     std::optional<uint16_t> tci;  // the received 802.1Q tag
-    bool qinq = false;            // an 802.1ad frame: only trunks carry it, untouched
+    bool qinq = false;            // an 802.1ad frame: only native VLANs of trunks carry it,
+                                  // untouched
     VlanId vlan = 0;              // the VLAN it was admitted to
     std::span<const std::byte> untagged;
     VnetHeader untagged_vnet;
@@ -267,6 +287,7 @@ class Datapath {
   std::vector<Port> ports_;              // indexed by PortId; inactive slots are reused
   std::vector<PortId> active_ports_;     // ascending: the flood list
   std::vector<Mirror> mirrors_;
+  FrameObserver* observer_ = nullptr;
   std::array<std::byte, kMaxArpFrameSize> arp_reply_{};  // scratch for ARP answers
   std::vector<std::byte> offload_scratch_;   // kMaxFrameSize: segments and completed checksums
   std::vector<std::byte> untagged_scratch_;  // kMaxFrameSize: Egress::untagged

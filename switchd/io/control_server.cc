@@ -29,6 +29,8 @@ struct ControlServer::Client {
   bool input_ended = false;  // the client shut its sending side; close once all is answered
   bool waiting = false;      // has lines left and is in waiting_ for its turn
   size_t scanned = 0;        // leading input bytes already known to hold no newline
+  Topics topics = 0;         // what it subscribes to (it is in subscribers_ when not 0)
+  uint64_t lost = 0;         // published lines it had no room for, not yet told
 };
 
 namespace {
@@ -75,6 +77,7 @@ ControlServer::ControlServer(event_base* base, Handler handler)
     : base_(base), handler_(std::move(handler)) {}
 
 ControlServer::~ControlServer() {
+  subscribers_.clear();
   clients_.clear();
   if (listener_) {
     listener_.reset();
@@ -210,6 +213,8 @@ void ControlServer::OnWrite(bufferevent* bev, void* arg) {
     self->Serve(*client);  // lines that arrived (or were left) while paused; may free it
     return;
   }
+  // Everything is written: a subscriber that lost lines has caught up and is told now.
+  self->SendLostNotice(*client);
   self->CloseIfDone(*client);
 }
 
@@ -346,7 +351,9 @@ void ControlServer::HandleInput(Client& client) {
     std::string_view text(line.get(), length);
     if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
     if (text.find_first_not_of(" \t") == std::string_view::npos) continue;  // blank line
-    if (std::optional<std::string> response = handler_(text)) Send(client, *response);
+    if (std::optional<std::string> response = handler_(text, client.id)) {
+      Send(client, *response);
+    }
   }
 }
 
@@ -357,7 +364,7 @@ void ControlServer::HandleFinalLine(Client& client) {
   std::string text(length, '\0');
   evbuffer_remove(input, text.data(), length);
   if (text.find_first_not_of(" \t\r") == std::string::npos) return;
-  if (std::optional<std::string> response = handler_(text)) Send(client, *response);
+  if (std::optional<std::string> response = handler_(text, client.id)) Send(client, *response);
 }
 
 void ControlServer::CloseIfDone(Client& client) {
@@ -379,6 +386,91 @@ void ControlServer::CloseAfterWrite(Client& client) {
                  evbuffer_get_length(bufferevent_get_input(client.bev.get())));
 }
 
-void ControlServer::Close(Client& client) { clients_.erase(client.id); }
+void ControlServer::Subscribe(ClientId id, Topics topics) {
+  const auto it = clients_.find(id);
+  if (it == clients_.end() || it->second->closing) return;
+  Client& client = *it->second;
+  const bool was_subscribed = client.topics != 0;
+  client.topics = topics;
+  timeval idle{kIdleTimeout.count(), 0};
+  if (topics != 0 && !was_subscribed) {
+    subscribers_.push_back(&client);
+    // A subscriber may say nothing for as long as it likes; the write timeout still drops one
+    // that stops reading while lines wait for it.
+    bufferevent_set_timeouts(client.bev.get(), nullptr, &idle);
+  } else if (topics == 0 && was_subscribed) {
+    std::erase(subscribers_, &client);
+    client.lost = 0;
+    bufferevent_set_timeouts(client.bev.get(), &idle, &idle);
+  }
+}
+
+void ControlServer::Publish(Topics topics, FunctionRef<std::string_view()> make_line) {
+  std::optional<std::string_view> line;
+  for (Client* client : subscribers_) {
+    if ((client->topics & topics) == 0 || client->closing) continue;
+    if (evbuffer_get_length(bufferevent_get_output(client->bev.get())) >= kMaxNotificationBacklog) {
+      ++client->lost;
+      continue;
+    }
+    SendLostNotice(*client);
+    if (!line) line = make_line();
+    Send(*client, *line);
+  }
+}
+
+void ControlServer::CountLost(Topics topics, uint64_t count) {
+  for (Client* client : subscribers_) {
+    if ((client->topics & topics) == 0 || client->closing) continue;
+    client->lost += count;
+    // One that has room hears of it now, not only with the next line it gets.
+    if (evbuffer_get_length(bufferevent_get_output(client->bev.get())) < kMaxNotificationBacklog) {
+      SendLostNotice(*client);
+    }
+  }
+}
+
+void ControlServer::SendLostNotice(Client& client) {
+  if (client.lost == 0 || client.closing || !lost_notice_) return;
+  Send(client, lost_notice_(client.lost));
+  client.lost = 0;
+}
+
+void ControlServer::Close(Client& client) {
+  if (client.topics != 0) std::erase(subscribers_, &client);
+  const ClientId id = client.id;
+  clients_.erase(id);
+  if (on_close_) on_close_(id);
+}
+
+void ControlServer::KeepWaiting(ClientId id) {
+  const auto it = clients_.find(id);
+  if (it == clients_.end() || it->second->closing) return;
+  timeval idle{kIdleTimeout.count(), 0};
+  bufferevent_set_timeouts(it->second->bev.get(), nullptr, &idle);
+}
+
+bool ControlServer::SendTo(ClientId id, std::string_view line) {
+  const auto it = clients_.find(id);
+  if (it == clients_.end() || it->second->closing) return false;
+  Client& client = *it->second;
+  if (evbuffer_get_length(bufferevent_get_output(client.bev.get())) >= kMaxNotificationBacklog) {
+    return false;
+  }
+  Send(client, line);
+  return true;
+}
+
+std::optional<ucred> ControlServer::PeerCredentials(ClientId id) const {
+  const auto it = clients_.find(id);
+  if (it == clients_.end()) return std::nullopt;
+  ucred credentials{};
+  socklen_t size = sizeof credentials;
+  if (getsockopt(bufferevent_getfd(it->second->bev.get()), SOL_SOCKET, SO_PEERCRED, &credentials,
+                 &size) < 0) {
+    return std::nullopt;
+  }
+  return credentials;
+}
 
 }  // namespace switchd

@@ -1,9 +1,12 @@
 #include "switchd/io/daemon.h"
 
 #include <event2/event.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <signal.h>
+#include <sys/fsuid.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +20,14 @@
 
 namespace switchd {
 namespace {
+
+constexpr unsigned kIffLowerUp = 0x10000;  // IFF_LOWER_UP (linux/if.h): the carrier is on
+
+// Whether a port's link counts as up. A TAP port is up when its interface is; a port reached
+// through an interface's kernel side needs the carrier too (a vm port's guest attached).
+bool LinkUp(bool packet_port, unsigned flags) {
+  return (flags & IFF_UP) != 0 && (!packet_port || (flags & kIffLowerUp) != 0);
+}
 
 DatapathConfig MakeDatapathConfig(const Config& config) {
   DatapathConfig datapath;
@@ -42,7 +53,10 @@ Daemon::Daemon(EventBasePtr base, const DatapathConfig& datapath_config)
 
 Daemon::~Daemon() {
   // The control socket goes first (destroyed last-declared), then the events, then the ports:
-  // closing a TAP this process created deletes it.
+  // closing a TAP this process created deletes it. Captures keep what they wrote.
+  datapath_.set_observer(nullptr);
+  for (auto& capture : captures_) (void)capture->writer.Flush();
+  captures_.clear();
   control_.reset();
   for (auto& port : ports_) {
     if (!port) continue;
@@ -97,10 +111,25 @@ Status Daemon::Init(const Options& options) {
   sighup_.reset(evsignal_new(base_.get(), SIGHUP, OnReloadSignal, this));
   event_add(sighup_.get(), nullptr);
   removal_event_.reset(event_new(base_.get(), -1, 0, OnDeferredRemoval, this));
+  finish_captures_.reset(event_new(base_.get(), -1, 0, OnFinishCaptures, this));
+  datapath_.set_observer(this);
+  flush_events_.reset(evtimer_new(base_.get(), OnFlushEvents, this));
 
   // The socket first: a second switchd must fail before it touches any TAP.
   control_ = std::make_unique<ControlServer>(
-      base_.get(), [this](std::string_view line) { return HandleControlLine(line); });
+      base_.get(), [this](std::string_view line, ControlServer::ClientId client) {
+        return HandleControlLine(line, client);
+      });
+  control_->set_on_close([this](ControlServer::ClientId client) {
+    for (auto& capture : captures_) {
+      if (capture->client == client) EndCapture(*capture, "the client went away");
+    }
+  });
+  control_->set_lost_notice([](uint64_t count) {
+    std::string line;
+    AppendLostNotification(count, std::chrono::system_clock::now(), line);
+    return line;
+  });
   if (Status status = control_->Listen(options.socket, config.socket_group); !status.ok()) {
     return status;
   }
@@ -135,6 +164,12 @@ Status Daemon::Init(const Options& options) {
   for (const nlohmann::json& arp : config.arp) {
     Result<nlohmann::json> result = Apply("add-arp", arp);
     if (!result.ok()) return Status::InvalidArgument("config: arp: " + result.status().message());
+  }
+  for (const nlohmann::json& mirror : config.mirrors) {
+    Result<nlohmann::json> result = Apply("add-mirror", mirror);
+    if (!result.ok()) {
+      return Status::InvalidArgument("config: mirrors: " + result.status().message());
+    }
   }
   return Status::Ok();
 }
@@ -199,6 +234,13 @@ void Daemon::Reload() {
         ip ? datapath_.arp_table().Lookup(*ip, params["vlan"].get<VlanId>()) : std::nullopt;
     if (binding && binding->is_static && step("del-arp", params)) ++arp_deleted;
   }
+  for (const std::string& name : plan.mirrors_to_delete) {
+    // A mirror may already be gone with one of its ports.
+    if (std::any_of(datapath_.mirrors().begin(), datapath_.mirrors().end(),
+                    [&](const Mirror& m) { return m.name == name; })) {
+      step("del-mirror", {{"name", name}});
+    }
+  }
   size_t ports_deleted = 0;
   for (const std::string& name : plan.ports_to_delete) {
     if (step("del-port", {{"name", name}})) ++ports_deleted;
@@ -218,6 +260,7 @@ void Daemon::Reload() {
   for (const nlohmann::json& params : plan.arp_to_add) {
     if (step("add-arp", params)) ++arp_added;
   }
+  for (const nlohmann::json& params : plan.mirrors_to_add) step("add-mirror", params);
   std::string scalars;
   if (plan.aging_seconds && step("set-aging", {{"seconds", *plan.aging_seconds}})) {
     scalars += ", aging " + std::to_string(*plan.aging_seconds) + " s";
@@ -247,12 +290,30 @@ int Daemon::Run() {
   return 0;
 }
 
-std::optional<std::string> Daemon::HandleControlLine(std::string_view line) {
+// The control connection a request came on, for monitor.
+class Daemon::Session final : public ControlSession {
+ public:
+  Session(Daemon& daemon, ControlServer::ClientId client) : daemon_(daemon), client_(client) {}
+  Status Subscribe(EventKinds kinds) override { return daemon_.Subscribe(client_, kinds); }
+  Result<nlohmann::json> StartCapture(PortId port, const std::string& file, uint64_t count,
+                                      uint64_t seconds) override {
+    return daemon_.StartCapture(client_, port, file, count, seconds);
+  }
+
+ private:
+  Daemon& daemon_;
+  ControlServer::ClientId client_;
+};
+
+std::optional<std::string> Daemon::HandleControlLine(std::string_view line,
+                                                     ControlServer::ClientId client) {
   const Time start = Clock::now();
-  Dispatcher dispatcher{[this](std::string_view method) { return methods_.HasMethod(method); },
-                        [start, this](std::string_view method, const nlohmann::json& params) {
-                          return methods_.Call(method, params, start);
-                        }};
+  Session session(*this, client);
+  Dispatcher dispatcher{
+      [this](std::string_view method) { return methods_.HasMethod(method); },
+      [start, this, &session](std::string_view method, const nlohmann::json& params) {
+        return methods_.Call(method, params, start, &session);
+      }};
   std::optional<std::string> response = HandleRequestLine(line, dispatcher);
   const Time end = Clock::now();
   if (end - start >= kBusyInterval) slow_control_end_ = end;
@@ -304,7 +365,11 @@ Result<PortId> Daemon::AddPort(std::string_view name, std::string_view kind,
                            : "existing interface";
   Logf(LogLevel::kInfo, "port '%s' added (%s, %s, %s)", port->name.c_str(), port->kind.c_str(),
        origin, where.c_str());
+  // The link notifications of the TAP's creation (down) and of bringing it up are queued by now:
+  // read them before the port is registered, so that the stale "down" does not flap its state.
+  OnLinkReadable(-1, 0, this);
   ports_[slot] = std::move(port);
+  RecordPortEvent(EventKind::kPortAdded, *ports_[slot]);
   return *id;
 }
 
@@ -394,7 +459,8 @@ Status Daemon::OpenVmPort(Port& port) {
     }
   }
   if (Status up = netlink_->SetLinkUp(link->ifindex); !up.ok()) return up;
-  port.up = true;
+  Result<LinkState> now = netlink_->GetLink(port.name);
+  port.up = now.ok() && LinkUp(/*packet_port=*/true, now->flags);
   port.mac = port.link.mac ? port.link.mac : link->mac;
   Result<PacketSocket> packet = PacketSocket::Open(link->ifindex, port.name);
   if (!packet.ok()) return packet.status();
@@ -424,7 +490,8 @@ Status Daemon::OpenAttachPort(Port& port) {
     return Status(set.code(), "port '" + port.name + "': " + set.message());
   }
   if (Status up = netlink_->SetLinkUp(link->ifindex); !up.ok()) return up;
-  port.up = true;
+  Result<LinkState> now = netlink_->GetLink(port.name);
+  port.up = now.ok() && LinkUp(/*packet_port=*/true, now->flags);
   port.mac = port.link.mac ? port.link.mac : link->mac;
   Result<PacketSocket> packet = PacketSocket::Open(link->ifindex, port.name);
   if (!packet.ok()) return packet.status();
@@ -505,6 +572,10 @@ void Daemon::RemovePort(PortId id, const char* reason) {
   Port* port = FindPort(id);
   if (!port) return;
   Logf(LogLevel::kInfo, "port '%s' %s", port->name.c_str(), reason);
+  RecordPortEvent(EventKind::kPortRemoved, *port);
+  for (auto& capture : captures_) {
+    if (capture->port == id) EndCapture(*capture, "the port was removed");
+  }
   datapath_.RemovePort(id);
   ReleasePort(*port);
   ports_[ToIndex(id)].reset();
@@ -559,7 +630,7 @@ void Daemon::OnPortReadable(int fd, short, void* arg) {
   for (int i = 0; i < batch; ++i) {
     ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n > 0) {
-      port->up = true;
+      self->SetPortUp(*port, true);
       if (static_cast<size_t>(n) < header) continue;  // cannot happen: the kernel writes it whole
       const VnetHeader vnet = header ? ReadVnetHeader(buffer) : VnetHeader{};
       // May emit frames to any port, never removes one (removals are deferred).
@@ -587,7 +658,7 @@ void Daemon::OnPacketReadable(int fd, short, void* arg) {
   const int n = batch.Receive(fd, kReadBatch);
   if (n < 0) {
     // ENETDOWN: the interface went down (or away; the link monitor and CheckPorts tell which).
-    if (errno == ENETDOWN) port->up = false;
+    if (errno == ENETDOWN) self->SetPortUp(*port, false);
     if (!IsAttached(*port)) {
       event_del(port->read_event.get());
       self->ScheduleRemoval(*port);
@@ -612,7 +683,7 @@ bool Daemon::Send(PortId id, std::span<const std::byte> frame, const VnetHeader&
   if (!port) return false;
   if (port->packet) {
     if (port->packet->Send(frame, vnet)) return true;
-    if (errno == ENETDOWN) port->up = false;
+    if (errno == ENETDOWN) SetPortUp(*port, false);
     if (errno == ENXIO || errno == ENODEV) ScheduleRemoval(*port);
     return false;
   }
@@ -631,7 +702,7 @@ bool Daemon::Send(PortId id, std::span<const std::byte> frame, const VnetHeader&
   if (n == static_cast<ssize_t>(expected)) return true;
   if (n < 0) {
     if (errno == EIO) {
-      port->up = false;  // the TAP's link is down: counted as a drop, not an error
+      SetPortUp(*port, false);  // the TAP's link is down: counted as a drop, not an error
     } else if (errno == EBADFD) {
       ScheduleRemoval(*port);
     }
@@ -676,7 +747,7 @@ void Daemon::OnLinkEvent(const LinkEvent& event) {
     if (!port) continue;
     if (port->ifindex == event.ifindex) {
       if (event.kind == LinkEvent::Kind::kNew) {
-        port->up = (event.flags & IFF_UP) != 0;
+        SetPortUp(*port, LinkUp(port->packet.has_value(), event.flags));
         if (event.mac) port->mac = event.mac;
         return;
       }
@@ -696,7 +767,7 @@ void Daemon::OnLinkEvent(const LinkEvent& event) {
     if (port->tap && !port->ifindex && event.kind == LinkEvent::Kind::kNew &&
         port->tap->CurrentName() == event.name && port->tap->InOurNamespace()) {
       port->ifindex = event.ifindex;
-      port->up = (event.flags & IFF_UP) != 0;
+      SetPortUp(*port, (event.flags & IFF_UP) != 0);
       if (event.mac) port->mac = event.mac;
       Logf(LogLevel::kInfo, "port '%s': TAP is back in switchd's namespace as '%s'",
            port->name.c_str(), event.name.c_str());
@@ -708,6 +779,10 @@ void Daemon::OnLinkEvent(const LinkEvent& event) {
 // --- Table events ----------------------------------------------------------------------------
 
 void Daemon::OnMacLearned(const MacEntry& entry) {
+  if (Monitoring()) {
+    RecordEvent(MakeMacEvent(EventKind::kMacLearned, std::chrono::system_clock::now(), entry,
+                             EventPortName(entry.port)));
+  }
   uint64_t suppressed = 0;
   if (LogEnabled(LogLevel::kDebug) && debug_log_limit_.Allow(entry.last_seen, &suppressed)) {
     Logf(LogLevel::kDebug, "MAC %s learned on port '%s'", DescribeMac(entry).c_str(),
@@ -716,6 +791,10 @@ void Daemon::OnMacLearned(const MacEntry& entry) {
 }
 
 void Daemon::OnMacMoved(const MacEntry& entry, PortId from) {
+  if (Monitoring()) {
+    RecordEvent(MakeMacEvent(EventKind::kMacMoved, std::chrono::system_clock::now(), entry,
+                             EventPortName(entry.port), EventPortName(from)));
+  }
   uint64_t suppressed = 0;
   if (move_log_limit_.Allow(entry.last_seen, &suppressed)) {
     Logf(LogLevel::kInfo, "MAC %s moved from port '%s' to port '%s'%s", DescribeMac(entry).c_str(),
@@ -734,6 +813,10 @@ void Daemon::OnMacMoveDamped(const MacEntry& entry, PortId attempted) {
 }
 
 void Daemon::OnMacExpired(const MacEntry& entry) {
+  if (Monitoring()) {
+    RecordEvent(MakeMacEvent(EventKind::kMacAged, std::chrono::system_clock::now(), entry,
+                             EventPortName(entry.port)));
+  }
   uint64_t suppressed = 0;
   if (LogEnabled(LogLevel::kDebug) && debug_log_limit_.Allow(entry.last_seen, &suppressed)) {
     Logf(LogLevel::kDebug, "MAC %s on port '%s' aged out", DescribeMac(entry).c_str(),
@@ -742,6 +825,10 @@ void Daemon::OnMacExpired(const MacEntry& entry) {
 }
 
 void Daemon::OnMacEvicted(const MacEntry& entry) {
+  if (Monitoring()) {
+    RecordEvent(MakeMacEvent(EventKind::kMacEvicted, std::chrono::system_clock::now(), entry,
+                             EventPortName(entry.port)));
+  }
   uint64_t suppressed = 0;
   if (LogEnabled(LogLevel::kDebug) && debug_log_limit_.Allow(entry.last_seen, &suppressed)) {
     Logf(LogLevel::kDebug, "MAC %s on port '%s' evicted: table full", DescribeMac(entry).c_str(),
@@ -750,6 +837,10 @@ void Daemon::OnMacEvicted(const MacEntry& entry) {
 }
 
 void Daemon::OnArpLearned(const ArpBinding& binding) {
+  if (Monitoring()) {
+    RecordEvent(MakeArpEvent(EventKind::kArpLearned, std::chrono::system_clock::now(), binding,
+                             EventPortName(binding.port)));
+  }
   uint64_t suppressed = 0;
   if (LogEnabled(LogLevel::kDebug) && debug_log_limit_.Allow(binding.last_seen, &suppressed)) {
     Logf(LogLevel::kDebug, "ARP %s is at %s (vlan %u, port '%s')", binding.ip.ToString().c_str(),
@@ -758,11 +849,209 @@ void Daemon::OnArpLearned(const ArpBinding& binding) {
 }
 
 void Daemon::OnArpChanged(const ArpBinding& binding, MacAddress old_mac) {
+  if (Monitoring()) {
+    RecordEvent(MakeArpEvent(EventKind::kArpChanged, std::chrono::system_clock::now(), binding,
+                             EventPortName(binding.port), old_mac));
+  }
   uint64_t suppressed = 0;
   if (move_log_limit_.Allow(binding.last_seen, &suppressed)) {
     Logf(LogLevel::kInfo, "ARP %s moved from %s to %s (vlan %u, port '%s')",
          binding.ip.ToString().c_str(), old_mac.ToString().c_str(), binding.mac.ToString().c_str(),
          binding.vlan, PortName(binding.port).c_str());
+  }
+}
+
+void Daemon::OnArpExpired(const ArpBinding& binding) {
+  if (Monitoring()) {
+    RecordEvent(MakeArpEvent(EventKind::kArpAged, std::chrono::system_clock::now(), binding,
+                             EventPortName(binding.port)));
+  }
+}
+
+// --- Events for monitor subscribers -----------------------------------------------------------
+
+std::string_view Daemon::EventPortName(PortId id) const {
+  return datapath_.HasPort(id) ? std::string_view(datapath_.port_name(id)) : std::string_view();
+}
+
+void Daemon::RecordEvent(const Event& event) {
+  event_ring_.Push(event);  // a full ring counts the event as lost
+  if (!evtimer_pending(flush_events_.get(), nullptr)) {
+    // Zero delay: published on the loop's next iteration, after the ports it is serving now.
+    timeval now{0, 0};
+    evtimer_add(flush_events_.get(), &now);
+  }
+}
+
+void Daemon::RecordPortEvent(EventKind kind, const Port& port) {
+  if (Monitoring()) {
+    RecordEvent(MakePortEvent(kind, std::chrono::system_clock::now(), port.name, port.kind));
+  }
+}
+
+void Daemon::SetPortUp(Port& port, bool up) {
+  if (port.up == up) return;
+  port.up = up;
+  RecordPortEvent(up ? EventKind::kPortUp : EventKind::kPortDown, port);
+}
+
+Status Daemon::Subscribe(ControlServer::ClientId client, EventKinds kinds) {
+  FlushEvents(event_ring_.capacity());
+  control_->Subscribe(client, kinds.bits());
+  return Status::Ok();
+}
+
+void Daemon::OnFlushEvents(int, short, void* arg) {
+  static_cast<Daemon*>(arg)->FlushEvents(kEventFlushBatch);
+}
+
+void Daemon::FlushEvents(size_t max) {
+  Event event;
+  for (size_t n = 0; n < max && event_ring_.Pop(event); ++n) {
+    control_->Publish(EventKinds::Of(event.kind).bits(), [&]() -> std::string_view {
+      event_line_.clear();
+      AppendEventNotification(event, event_line_);
+      return event_line_;
+    });
+  }
+  if (!event_ring_.empty()) {
+    timeval now{0, 0};
+    evtimer_add(flush_events_.get(), &now);
+    return;
+  }
+  // The ring is empty: the events it dropped when full came after everything published so far.
+  if (event_ring_.has_lost()) {
+    const LostCounts lost = event_ring_.TakeLost();
+    for (size_t kind = 0; kind < kEventKindCount; ++kind) {
+      if (lost[kind] != 0) {
+        control_->CountLost(EventKinds::Of(static_cast<EventKind>(kind)).bits(), lost[kind]);
+      }
+    }
+  }
+}
+
+// --- Captures ---------------------------------------------------------------------------------
+
+namespace {
+
+// Opens `path` for writing with the file permissions of `peer` (the user at the other end of the
+// control connection), not root's: a member of the socket's group cannot make switchd write where
+// they could not. Supplementary groups are not taken into account.
+Result<UniqueFd> OpenAsPeer(const std::string& path, const ucred& peer) {
+  const bool as_root = peer.uid == 0;
+  const int old_uid = as_root ? 0 : setfsuid(peer.uid);
+  const int old_gid = as_root ? 0 : setfsgid(peer.gid);
+  const bool switched =
+      as_root || (static_cast<uid_t>(setfsuid(static_cast<uid_t>(-1))) == peer.uid &&
+                  static_cast<gid_t>(setfsgid(static_cast<gid_t>(-1))) == peer.gid);
+  UniqueFd fd(switched ? ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1);
+  const int open_errno = errno;
+  if (!as_root) {
+    setfsuid(static_cast<uid_t>(old_uid));
+    setfsgid(static_cast<gid_t>(old_gid));
+  }
+  if (!switched) {
+    return Status::System("cannot write '" + path + "' as uid " + std::to_string(peer.uid) +
+                          ": switchd cannot take that user's file permissions");
+  }
+  if (!fd) return Status::System("cannot write '" + path + "': " + strerror(open_errno));
+  return fd;
+}
+
+}  // namespace
+
+Result<nlohmann::json> Daemon::StartCapture(ControlServer::ClientId client, PortId port,
+                                            const std::string& file, uint64_t count,
+                                            uint64_t seconds) {
+  if (!FindPort(port)) return Status::NotFound("unknown port");
+  std::optional<ucred> peer = control_->PeerCredentials(client);
+  if (!peer) return Status::System("cannot tell who is asking for the capture");
+  Result<UniqueFd> fd = OpenAsPeer(file, *peer);
+  if (!fd.ok()) return fd.status();
+  Result<PcapWriter> writer = PcapWriter::Create(std::move(*fd));
+  if (!writer.ok())
+    return Status::System("cannot write '" + file + "': " + writer.status().message());
+  auto capture =
+      std::make_unique<Capture>(Capture{this, next_capture_id_++, client, port, PortName(port),
+                                        file, std::move(*writer), count, nullptr, ""});
+  if (seconds != 0) {
+    capture->timer.reset(evtimer_new(base_.get(), OnCaptureTimer, capture.get()));
+    timeval limit{static_cast<time_t>(seconds), 0};
+    evtimer_add(capture->timer.get(), &limit);
+  }
+  datapath_.SetCaptured(port, true);
+  control_->KeepWaiting(client);  // the client says nothing until the capture ends
+  Logf(LogLevel::kInfo, "capture %llu: port '%s' to %s started",
+       static_cast<unsigned long long>(capture->id), capture->port_name.c_str(), file.c_str());
+  nlohmann::json result = {{"port", capture->port_name}, {"file", file}};
+  if (count != 0) result["count"] = count;
+  if (seconds != 0) result["seconds"] = seconds;
+  captures_.push_back(std::move(capture));
+  return result;
+}
+
+void Daemon::OnFrame(PortId port, Direction, std::span<const std::byte> frame, const VnetHeader&) {
+  timespec now{};
+  bool have_time = false;
+  for (auto& capture : captures_) {
+    if (capture->port != port || !capture->end.empty()) continue;
+    if (!have_time) {
+      clock_gettime(CLOCK_REALTIME, &now);
+      have_time = true;
+    }
+    if (!capture->writer.Write(now, frame)) {
+      EndCapture(*capture, "a write failed");
+    } else if (capture->limit != 0 && capture->writer.records() >= capture->limit) {
+      EndCapture(*capture, "count");
+    }
+  }
+}
+
+void Daemon::EndCapture(Capture& capture, const char* reason) {
+  if (!capture.end.empty()) return;
+  capture.end = reason;
+  event_active(finish_captures_.get(), EV_TIMEOUT, 0);
+}
+
+void Daemon::OnCaptureTimer(int, short, void* arg) {
+  auto* capture = static_cast<Capture*>(arg);
+  capture->daemon->EndCapture(*capture, "time");
+}
+
+void Daemon::OnFinishCaptures(int, short, void* arg) {
+  static_cast<Daemon*>(arg)->FinishCaptures();
+}
+
+void Daemon::FinishCaptures() {
+  std::vector<std::unique_ptr<Capture>> ended;
+  for (auto& capture : captures_) {
+    if (!capture->end.empty()) ended.push_back(std::move(capture));
+  }
+  std::erase(captures_, nullptr);
+  for (auto& capture : ended) {
+    const Status flushed = capture->writer.Flush();
+    const bool still_captured = std::any_of(captures_.begin(), captures_.end(), [&](const auto& c) {
+      return c->port == capture->port;
+    });
+    if (!still_captured) datapath_.SetCaptured(capture->port, false);
+    const std::string error = flushed.ok() ? "" : flushed.message();
+    Logf(flushed.ok() ? LogLevel::kInfo : LogLevel::kWarn,
+         "capture %llu: port '%s' to %s ended (%s): %llu frames%s%s",
+         static_cast<unsigned long long>(capture->id), capture->port_name.c_str(),
+         capture->file.c_str(), capture->end.c_str(),
+         static_cast<unsigned long long>(capture->writer.records()), error.empty() ? "" : "; ",
+         error.c_str());
+    nlohmann::json params = {{"event", "capture-done"},
+                             {"port", capture->port_name},
+                             {"file", capture->file},
+                             {"frames", capture->writer.records()},
+                             {"bytes", capture->writer.bytes()},
+                             {"reason", capture->end}};
+    if (!error.empty()) params["error"] = error;
+    const nlohmann::json notification = {
+        {"jsonrpc", "2.0"}, {"method", "event"}, {"params", std::move(params)}};
+    control_->SendTo(capture->client,
+                     notification.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 }
 

@@ -7,6 +7,12 @@
 // (FrameSink), turns table events into rate-limited log lines (DatapathEvents), and opens and
 // closes ports for the control methods (PortBackend).
 //
+// Events for `monitor` subscribers: while a control client subscribes, each table event and each
+// port added, removed, up or down is appended as a fixed-size record to a bounded ring (no
+// allocation, no JSON; with no subscriber an event costs one branch). A zero-delay timer drains
+// the ring later in the loop, at most kEventFlushBatch records per iteration, and publishes each
+// as one notification line (switchd/control/events.h); a full ring drops and counts.
+//
 // Ports whose TAP is deleted (by the user, or with its namespace) are removed; ports whose TAP is
 // moved into another namespace keep forwarding: the descriptor, not the name, is the port.
 // Destruction is the clean shutdown: control socket closed and unlinked, then ports closed (the
@@ -25,6 +31,7 @@
 #include <vector>
 
 #include "switchd/control/config.h"
+#include "switchd/control/events.h"
 #include "switchd/control/methods.h"
 #include "switchd/core/datapath.h"
 #include "switchd/io/control_server.h"
@@ -33,17 +40,23 @@
 #include "switchd/io/metrics_server.h"
 #include "switchd/io/netlink.h"
 #include "switchd/io/packet_socket.h"
+#include "switchd/io/pcap.h"
 #include "switchd/io/tap.h"
 
 namespace switchd {
 
-class Daemon final : public PortBackend, public FrameSink, public DatapathEvents {
+class Daemon final : public PortBackend,
+                     public FrameSink,
+                     public DatapathEvents,
+                     public FrameObserver {
  public:
   static constexpr int kReadBatch = 64;  // frames per port per wake-up, at most
   // A port woken within this interval of its last wake-up is read in batches (OnPortReadable).
   static constexpr Duration kBusyInterval = std::chrono::microseconds(200);
   // A virtio-net header and the largest (GSO) frame a TAP hands over.
   static constexpr size_t kFrameBufferSize = kVnetHeaderSize + kMaxFrameSize;
+  // Event records published per loop iteration, at most: the rest waits for the next one.
+  static constexpr size_t kEventFlushBatch = 512;
 
   struct Options {
     std::string socket;                      // the control socket's path
@@ -75,6 +88,10 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   // FrameSink
   bool Send(PortId port, std::span<const std::byte> frame, const VnetHeader& vnet) override;
 
+  // FrameObserver: the frames of the ports being captured.
+  void OnFrame(PortId port, Direction direction, std::span<const std::byte> frame,
+               const VnetHeader& vnet) override;
+
   // DatapathEvents
   void OnMacLearned(const MacEntry& entry) override;
   void OnMacMoved(const MacEntry& entry, PortId from) override;
@@ -83,6 +100,7 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   void OnMacEvicted(const MacEntry& entry) override;
   void OnArpLearned(const ArpBinding& binding) override;
   void OnArpChanged(const ArpBinding& binding, MacAddress old_mac) override;
+  void OnArpExpired(const ArpBinding& binding) override;
 
  private:
   // A port is reached one of two ways: through a TAP descriptor the switch holds (kind tap), or
@@ -108,7 +126,8 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   Status Init(const Options& options);
   // Runs one control method for the configuration (start-up or reload).
   Result<nlohmann::json> Apply(std::string_view method, const nlohmann::json& params);
-  std::optional<std::string> HandleControlLine(std::string_view line);
+  std::optional<std::string> HandleControlLine(std::string_view line,
+                                               ControlServer::ClientId client);
   Port* FindPort(PortId id) const;
   // Open the port's interface for each kind; on failure, ReleasePort undoes what was done.
   Status OpenTapPort(Port& port, bool offloads);
@@ -129,6 +148,42 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   void OnLinkEvent(const LinkEvent& event);
   std::string PortName(PortId id) const;
 
+  // Captures (switchctl capture): a port's frames into a pcap file, until a count, a time, the
+  // client going away or the port going away.
+  struct Capture {
+    Daemon* daemon = nullptr;
+    uint64_t id = 0;
+    ControlServer::ClientId client = 0;
+    PortId port = kNoPort;
+    std::string port_name;
+    std::string file;
+    PcapWriter writer;
+    uint64_t limit = 0;  // frames; 0: none
+    EventPtr timer;      // the time limit, if any
+    std::string end;     // why it ended, once it has: "count", "time", ...
+  };
+  Result<nlohmann::json> StartCapture(ControlServer::ClientId client, PortId port,
+                                      const std::string& file, uint64_t count, uint64_t seconds);
+  // Marks a capture ended for `reason`; FinishCaptures (deferred) closes it and tells the client.
+  void EndCapture(Capture& capture, const char* reason);
+  void FinishCaptures();
+  static void OnCaptureTimer(int fd, short events, void* arg);
+  static void OnFinishCaptures(int fd, short events, void* arg);
+
+  // Events for monitor subscribers.
+  class Session;
+  bool Monitoring() const { return control_ != nullptr && control_->has_subscribers(); }
+  // The port's name for an event record, empty if the datapath has no such port. No allocation.
+  std::string_view EventPortName(PortId id) const;
+  void RecordEvent(const Event& event);
+  void RecordPortEvent(EventKind kind, const Port& port);
+  void SetPortUp(Port& port, bool up);
+  // Subscribes a control client: first publishes what the ring holds (events from before the
+  // subscription), so the new subscriber gets only later ones.
+  Status Subscribe(ControlServer::ClientId client, EventKinds kinds);
+  // Publishes up to `max` records, then the lost count once the ring is empty.
+  void FlushEvents(size_t max);
+
   static void OnPortReadable(int fd, short events, void* arg);
   static void OnPacketReadable(int fd, short events, void* arg);
   static void OnTimer(int fd, short events, void* arg);
@@ -136,6 +191,7 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   static void OnReloadSignal(int signal, short events, void* arg);
   static void OnLinkReadable(int fd, short events, void* arg);
   static void OnDeferredRemoval(int fd, short events, void* arg);
+  static void OnFlushEvents(int fd, short events, void* arg);
 
   // Declared first, destroyed last: every event below belongs to it.
   EventBasePtr base_;
@@ -152,12 +208,18 @@ class Daemon final : public PortBackend, public FrameSink, public DatapathEvents
   EventPtr sigint_;
   EventPtr sighup_;
   EventPtr removal_event_;
+  EventPtr flush_events_;  // zero-delay timer: publishes the event ring
+  EventRing event_ring_;
+  std::string event_line_;  // reused for each notification line
   RateLimiter move_log_limit_{10};
   RateLimiter debug_log_limit_{20};
   std::vector<std::byte> frame_buffer_;
   std::unique_ptr<PacketBatch> packet_batch_;  // allocated with the first packet-socket port
   std::set<std::string> created_netns_;        // namespaces switchd created, deleted when unused
-  Time slow_control_end_{};  // when the last control request that took kBusyInterval or more ended
+  std::vector<std::unique_ptr<Capture>> captures_;
+  uint64_t next_capture_id_ = 1;
+  EventPtr finish_captures_;  // zero-delay: closes ended captures outside the datapath
+  Time slow_control_end_{};   // when the last control request that took kBusyInterval or more ended
   std::optional<std::string> config_file_;
   Config file_config_;  // what the file asked for when it was last read successfully
   Config command_line_;

@@ -7,9 +7,9 @@
 // socket) and none it transmits (PACKET_IGNORE_OUTGOING), so the switch's own sends never come
 // back. Frames carry a virtio-net header both ways (PACKET_VNET_HDR): a guest's 64 KiB GSO frames
 // and partial checksums arrive whole and leave whole, and the kernel segments and checksums on
-// transmit for a device that cannot take them. Transmit bypasses the qdisc
-// (PACKET_QDISC_BYPASS): a full device queue drops the frame and the send fails, which the
-// switch counts, instead of queueing behind it.
+// transmit for a device that cannot take them. Transmit goes through the device's qdisc: the
+// bypass (PACKET_QDISC_BYPASS) would skip the step that segments GSO frames for a device without
+// TSO, and drop them.
 //
 // Receive is batched: ReceiveBatch fills up to a batch of buffers with one recvmmsg call.
 #pragma once

@@ -40,6 +40,11 @@ std::string ToHex(std::span<const std::byte> bytes);
 // The first `size` bytes of `frame` (all of it when shorter).
 Bytes Truncated(const Bytes& frame, size_t size);
 
+// An 802.1Q tag control information field: priority `pcp` (0..7), drop eligible `dei`, `vid`.
+inline uint16_t Tci(VlanId vid, uint8_t pcp = 0, bool dei = false) {
+  return static_cast<uint16_t>(pcp << 13 | (dei ? 0x1000 : 0) | (vid & 0x0fff));
+}
+
 // An Ethernet frame: dst, src, an optional 802.1Q tag, `ethertype`, then `payload`, padded with
 // zeros to at least `min_size` bytes.
 Bytes MakeEthernet(MacAddress dst, MacAddress src, uint16_t ethertype,

@@ -1,5 +1,6 @@
 #include "tests/helpers/offload_frames.h"
 
+#include <algorithm>
 #include <array>
 
 namespace switchd::test {
@@ -266,6 +267,66 @@ uint16_t FoldedSum(std::span<const std::byte> bytes, uint64_t sum) {
            << " does not verify (pseudo-header + segment sum to " << sum << ", expected ffff)";
   }
   return ::testing::AssertionSuccess();
+}
+
+void ExpectSegmentsOf(const IpFrameSpec& spec, std::span<const std::byte> frame, size_t mss,
+                      const std::vector<Bytes>& segments) {
+  const IpLayout in = ParseIpLayout(frame);
+  ASSERT_TRUE(in.ok) << in.error;
+  const size_t headers = in.payload();
+  const size_t payload = spec.payload_size;
+  const size_t expected_count = payload == 0 ? 1 : (payload + mss - 1) / mss;
+  ASSERT_EQ(segments.size(), expected_count);
+  Bytes joined;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    SCOPED_TRACE("segment " + std::to_string(i) + " of " + std::to_string(expected_count));
+    const Bytes& s = segments[i];
+    const IpLayout out = ParseIpLayout(s);
+    ASSERT_TRUE(out.ok) << out.error;
+    ASSERT_EQ(out.payload(), headers);
+    const size_t length = std::min(mss, payload - i * mss);
+    ASSERT_EQ(s.size(), headers + length);
+    // Ethernet header (and tag) as they were.
+    EXPECT_TRUE(
+        std::equal(frame.begin(), frame.begin() + static_cast<ptrdiff_t>(in.l3), s.begin()));
+    EXPECT_TRUE(IpHeaderValid(s));
+    EXPECT_TRUE(TransportChecksumValid(s));
+    if (!spec.ipv6) {
+      EXPECT_EQ(Get16(s, in.l3 + 4), static_cast<uint16_t>(spec.ip_id + i)) << "IPv4 id";
+      EXPECT_EQ(Get16(s, in.l3 + 6), Get16(frame, in.l3 + 6)) << "IPv4 flags and fragment offset";
+      EXPECT_EQ(s[in.l3 + 8], frame[in.l3 + 8]) << "TTL";
+      // IPv4 options are copied.
+      EXPECT_TRUE(std::equal(frame.begin() + static_cast<ptrdiff_t>(in.l3 + 20),
+                             frame.begin() + static_cast<ptrdiff_t>(in.l4),
+                             s.begin() + static_cast<ptrdiff_t>(in.l3 + 20)));
+    } else {
+      EXPECT_EQ(Get32(s, in.l3), Get32(frame, in.l3)) << "version, class, flow label";
+    }
+    if (spec.udp) {
+      EXPECT_EQ(Get16(s, in.l4 + 4), 8 + length) << "UDP length";
+      EXPECT_EQ(Get32(s, in.l4), Get32(frame, in.l4)) << "ports";
+    } else {
+      EXPECT_EQ(Get32(s, in.l4 + 4), static_cast<uint32_t>(spec.seq + i * mss)) << "sequence";
+      EXPECT_EQ(Get32(s, in.l4 + 8), Get32(frame, in.l4 + 8)) << "acknowledgement";
+      const uint8_t flags = std::to_integer<uint8_t>(s[in.l4 + 13]);
+      const bool first = i == 0;
+      const bool last = i + 1 == expected_count;
+      const uint8_t kept = spec.tcp_flags & ~(kTcpFin | kTcpPsh | kTcpCwr);
+      uint8_t expected_flags = kept;
+      if (last) expected_flags |= spec.tcp_flags & (kTcpFin | kTcpPsh);
+      if (first) expected_flags |= spec.tcp_flags & kTcpCwr;
+      EXPECT_EQ(flags, expected_flags) << std::hex << "TCP flags " << unsigned{flags}
+                                       << ", expected " << unsigned{expected_flags};
+      EXPECT_EQ(Get16(s, in.l4 + 14), Get16(frame, in.l4 + 14)) << "window";
+      // TCP options are copied.
+      EXPECT_TRUE(std::equal(frame.begin() + static_cast<ptrdiff_t>(in.l4 + 20),
+                             frame.begin() + static_cast<ptrdiff_t>(headers),
+                             s.begin() + static_cast<ptrdiff_t>(in.l4 + 20)));
+    }
+    joined.insert(joined.end(), s.begin() + static_cast<ptrdiff_t>(headers), s.end());
+  }
+  const Bytes original_payload(frame.begin() + static_cast<ptrdiff_t>(headers), frame.end());
+  EXPECT_TRUE(joined == original_payload) << "the segments' payloads do not add up to the original";
 }
 
 }  // namespace switchd::test

@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -84,5 +85,14 @@ uint16_t FoldedSum(std::span<const std::byte> bytes, uint64_t sum = 0);
 // Success when the TCP or UDP checksum of `frame` verifies: pseudo-header plus segment sums to
 // 0xffff (and a UDP checksum is not 0, which would mean "none"), and the UDP length matches.
 ::testing::AssertionResult TransportChecksumValid(std::span<const std::byte> frame);
+
+// Checks what every correct segmentation of `spec`'s frame `frame` (from MakeIpFrame) into `mss`
+// payload bytes per segment must satisfy: the number and sizes of `segments`; the Ethernet header
+// (and tag) as it was; IP and transport fields kept (TTL, flags, options, ports, ack, window) or
+// rewritten as they must be (IP lengths and ids, TCP sequence numbers and flags, UDP lengths);
+// valid checksums; and payloads adding up to the original's. Reports failures with gtest
+// assertions.
+void ExpectSegmentsOf(const IpFrameSpec& spec, std::span<const std::byte> frame, size_t mss,
+                      const std::vector<Bytes>& segments);
 
 }  // namespace switchd::test

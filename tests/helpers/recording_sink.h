@@ -7,6 +7,8 @@
 #include <span>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "switchd/core/datapath.h"
 #include "switchd/core/types.h"
 
@@ -54,5 +56,17 @@ class RecordingSink : public FrameSink {
   bool fail_all_ = false;
   std::set<PortId> failing_ports_;
 };
+
+// A frame a test expects out of a port.
+struct Expected {
+  PortId port;
+  std::vector<std::byte> frame;
+};
+
+// Success when `sink` accepted exactly the `expected` frames, in that order, byte for byte; else
+// a failure listing what was sent and what was expected (sizes, the headers, the first byte that
+// differs).
+::testing::AssertionResult SentExactly(const RecordingSink& sink,
+                                       const std::vector<Expected>& expected);
 
 }  // namespace switchd::test

@@ -27,7 +27,8 @@ import harness  # noqa: E402
 BUILD_DIR = os.environ.get("SWITCHD_BUILD_DIR") or os.path.dirname(os.path.dirname(os.path.abspath(harness.SWITCHD)))
 SANDBOX = os.path.join(harness.HERE, "unit_sandbox.py")
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, for python3-seccomp
-CAPABILITIES = {"CAP_CHOWN": 0, "CAP_NET_BIND_SERVICE": 10, "CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13, "CAP_SYS_ADMIN": 21}
+CAPABILITIES = {"CAP_CHOWN": 0, "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_NET_BIND_SERVICE": 10, "CAP_NET_ADMIN": 12,
+                "CAP_NET_RAW": 13, "CAP_SYS_ADMIN": 21}
 
 FILES = [
     "bin/switchd",
@@ -236,7 +237,7 @@ class InstallTest(harness.SwitchTestCase):
         self.assertEqual(s["RuntimeDirectory"], ["switchd"])
         self.assertEqual(s["Restart"], ["on-failure"])
         caps = " ".join(s["CapabilityBoundingSet"]).split()
-        for cap in ("CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_SYS_ADMIN"):
+        for cap in ("CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID"):
             self.assertIn(cap, caps)
         self.assertIn("/dev/net/tun rw", s["DeviceAllow"])
         families = " ".join(s["RestrictAddressFamilies"]).split()
@@ -373,7 +374,10 @@ class InstallTest(harness.SwitchTestCase):
         self.assertEqual(self.complete(sc + " add-port tap9 --kind=v"), ["vm"])
         self.assertEqual(self.complete(sc + " add-port tap9 --offload "), ["on", "off"])
         self.assertEqual(self.complete(sc + " add-port tap9 --offload=o"), ["on", "off"])
-        self.assertEqual(self.complete(sc + " set-port tap0 storm-limit 10 "), ["max-macs", "storm-limit"])
+        self.assertEqual(self.complete(sc + " set-port tap0 storm-limit 10 "),
+                         ["max-macs", "storm-limit", "access", "trunk", "native", "learning", "flood",
+                          "bcast-flood", "mcast-flood", "isolated"])
+        self.assertEqual(self.complete(sc + " set-port tap0 isolated "), ["on", "off"])
         self.assertEqual(self.complete(sc + " set-port tap0 max-macs 10 s"), ["storm-limit"])
         # A MAC address is one argument, even though bash splits it at ':'.
         self.assertEqual(self.complete(sc + " add-mac 02:00:00:00:00:01 tap0 --"),

@@ -124,7 +124,8 @@ TEST(ConfigTest, PortEntriesTakeTheInterfaceOptions) {
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.status().message(),
             "config: unknown key 'ns' in ports[0] (expected name, kind, offload, netns, "
-            "create_netns, address, mtu, mac, max_macs, storm_limit)");
+            "create_netns, address, mtu, mac, max_macs, storm_limit, access, trunk, native, "
+            "learning, flood, bcast_flood, mcast_flood, isolated)");
 }
 
 TEST(ConfigTest, ReadsSocketGroupAndChecksLogLevel) {
@@ -374,9 +375,44 @@ TEST(PlanReloadTest, AppliesChangedPortSettingsWithoutRestartingThePort) {
   EXPECT_TRUE(plan.ports_to_add.empty());
   EXPECT_TRUE(plan.ports_to_delete.empty());
   EXPECT_TRUE(plan.warnings.empty());
-  // The storm limit the file no longer gives goes back to off.
-  EXPECT_EQ(plan.ports_to_configure,
-            (std::vector<json>{{{"port", "a"}, {"max_macs", 20}, {"storm_limit", 0}}}));
+  // The storm limit the file no longer gives goes back to off, and every setting it does not give
+  // to its default (access VLAN 1, flooding and learning on, not isolated).
+  EXPECT_EQ(plan.ports_to_configure, (std::vector<json>{json::parse(R"({"port": "a",
+      "max_macs": 20, "storm_limit": 0, "access": 1, "learning": true, "flood": true,
+      "bcast_flood": true, "mcast_flood": true, "isolated": false})")}));
+}
+
+TEST(PlanReloadTest, AppliesVlanAndControlChangesAndKeepsATrunkATrunk) {
+  Config old =
+      MustParse(R"({"ports": [{"name": "a", "access": 10}, {"name": "t", "trunk": "10"}]})");
+  Config next = MustParse(R"({"ports": [{"name": "a", "access": 20, "isolated": true},
+                                        {"name": "t", "trunk": "10,20", "native": 5}]})");
+  ReloadPlan plan = PlanReload(old, next, Config{}, [](std::string_view) { return true; });
+  ASSERT_EQ(plan.ports_to_configure.size(), 2u);
+  EXPECT_EQ(plan.ports_to_configure[0].at("access"), 20);
+  EXPECT_EQ(plan.ports_to_configure[0].at("isolated"), true);
+  EXPECT_FALSE(plan.ports_to_configure[1].contains("access")) << "a trunk never gets access 1";
+  EXPECT_EQ(plan.ports_to_configure[1].at("trunk"), "10,20");
+  EXPECT_EQ(plan.ports_to_configure[1].at("native"), 5);
+}
+
+TEST(PlanReloadTest, MirrorsFollowTheFileByName) {
+  Config old = MustParse(R"({"ports": ["a", "b", "c"], "mirrors": [
+      {"name": "m1", "source": "a", "destination": "c"},
+      {"name": "m2", "source": "b", "destination": "c", "direction": "rx"}]})");
+  Config next = MustParse(R"({"ports": ["a", "b", "c"], "mirrors": [
+      {"name": "m2", "source": "b", "destination": "c", "direction": "tx"},
+      {"name": "m3", "source": "a", "destination": "c"}]})");
+  ReloadPlan plan = PlanReload(old, next, Config{}, [](std::string_view) { return true; });
+  EXPECT_EQ(plan.mirrors_to_delete, (std::vector<std::string>{"m1", "m2"}));
+  EXPECT_EQ(plan.mirrors_to_add, next.mirrors);
+  EXPECT_TRUE(ValidateConfig(next, {}, 8192).ok());
+  Config looping = MustParse(R"({"ports": ["a", "b", "c"], "mirrors": [
+      {"name": "m1", "source": "a", "destination": "c"},
+      {"name": "m2", "source": "c", "destination": "b"}]})");
+  EXPECT_EQ(ValidateConfig(looping, {}, 8192).message(),
+            "config: mirrors[1]: port 'c' is the destination of mirror 'm1'; a destination cannot "
+            "be mirrored");
 }
 
 TEST(PlanReloadTest, KeepsACommandLinePortTheFileStopsListing) {

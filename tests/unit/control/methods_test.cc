@@ -119,10 +119,11 @@ class MethodsTest : public ::testing::Test {
 // ---- The table.
 
 TEST_F(MethodsTest, TableHasEveryDocumentedMethod) {
-  const std::vector<std::string> expected = {"show-ports", "show-macs",   "show-arp", "show-stats",
-                                             "add-port",   "del-port",    "set-port", "add-mac",
-                                             "del-mac",    "flush-macs",  "add-arp",  "del-arp",
-                                             "set-aging",  "show-config", "version",  "help"};
+  const std::vector<std::string> expected = {
+      "show-ports", "show-macs",  "show-arp",   "show-stats",   "add-port",    "del-port",
+      "set-port",   "add-mac",    "del-mac",    "flush-macs",   "add-arp",     "del-arp",
+      "set-aging",  "add-mirror", "del-mirror", "show-mirrors", "show-config", "capture",
+      "monitor",    "version",    "help"};
   EXPECT_EQ(methods_.MethodNames(), expected);
   for (const std::string& name : expected) EXPECT_TRUE(methods_.HasMethod(name)) << name;
   EXPECT_FALSE(methods_.HasMethod("show-mac"));
@@ -244,7 +245,16 @@ TEST_F(MethodsTest, ShowPortsMergesDatapathAndBackend) {
                             {"mac", "02:00:00:00:01:00"},
                             {"up", true},
                             {"offload", false},
+                            {"vlan_mode", "access"},
                             {"vlan", 1},
+                            {"trunk", nullptr},
+                            {"native", nullptr},
+                            {"learning", true},
+                            {"flood", true},
+                            {"bcast_flood", true},
+                            {"mcast_flood", true},
+                            {"isolated", false},
+                            {"mirror_destination", false},
                             {"rx_packets", 2},
                             {"rx_bytes", 120},
                             {"tx_packets", 0},
@@ -504,7 +514,8 @@ TEST_F(MethodsTest, SetPortChangesTheMacLimitAndStormLimit) {
 TEST_F(MethodsTest, SetPortRefusesBadSettings) {
   AddPort("tap0");
   EXPECT_EQ(InvalidParams("set-port", {{"port", "tap0"}}),
-            "set-port needs a setting to change (max_macs, storm_limit)");
+            "set-port needs a setting to change (max_macs, storm_limit, access, trunk, native, "
+            "learning, flood, bcast_flood, mcast_flood, isolated)");
   EXPECT_EQ(InvalidParams("set-port", {{"port", "tap0"}, {"max_macs", -1}}),
             "invalid MAC limit -1 (expected an integer 0..16777216, 0 for none)");
   EXPECT_EQ(InvalidParams("set-port", {{"port", "tap0"}, {"storm_limit", "lots"}}),
@@ -585,6 +596,112 @@ TEST_F(MethodsTest, AddPortRefusesBadInterfaceOptions) {
   EXPECT_TRUE(backend_.added.empty());
 }
 
+// ---- VLANs, port controls and mirrors.
+
+TEST_F(MethodsTest, SetPortMakesAccessPortsAndTrunks) {
+  AddPort("tap0");
+  json port = Ok("set-port", {{"port", "tap0"}, {"access", 10}});
+  EXPECT_EQ(port.at("vlan_mode"), "access");
+  EXPECT_EQ(port.at("vlan"), 10);
+  EXPECT_EQ(port.at("trunk"), nullptr);
+  port = Ok("set-port", {{"port", "tap0"}, {"trunk", "30-32,10"}, {"native", 5}});
+  EXPECT_EQ(port.at("vlan_mode"), "trunk");
+  EXPECT_EQ(port.at("vlan"), nullptr);
+  EXPECT_EQ(port.at("trunk"), "10,30-32");
+  EXPECT_EQ(port.at("native"), 5);
+  // native alone changes a trunk's native VLAN; trunk alone drops it.
+  EXPECT_EQ(Ok("set-port", {{"port", "tap0"}, {"native", 6}}).at("native"), 6);
+  EXPECT_EQ(Ok("set-port", {{"port", "tap0"}, {"trunk", json::array({20, 21})}}).at("native"),
+            nullptr);
+  EXPECT_EQ(datapath_.port_settings(*datapath_.FindPort("tap0")).vlan,
+            PortVlan::Trunk(*VlanSet::Parse("20-21")));
+}
+
+TEST_F(MethodsTest, SetPortRefusesBadVlanSettings) {
+  AddPort("tap0");
+  EXPECT_EQ(InvalidParams("set-port", {{"port", "tap0"}, {"access", 4095}}),
+            "invalid access VLAN 4095 (expected an integer 1..4094)");
+  EXPECT_EQ(InvalidParams("set-port", {{"port", "tap0"}, {"trunk", "10-"}}),
+            "invalid VLAN list '10-' (expected VLANs 1..4094 like \"10,20,30-40\")");
+  InvalidParams("set-port", {{"port", "tap0"}, {"trunk", json::array()}});
+  InvalidParams("set-port", {{"port", "tap0"}, {"trunk", json::array({0})}});
+  EXPECT_EQ(InvalidParams("set-port", {{"port", "tap0"}, {"access", 10}, {"trunk", "20"}}),
+            "access and trunk exclude each other (a port is an access port or a trunk)");
+  EXPECT_EQ(InvalidParams("set-port", {{"port", "tap0"}, {"native", 5}}),
+            "native applies to trunk ports (set-port PORT trunk VLANS native VLAN)");
+  EXPECT_EQ(InvalidParams("set-port", {{"port", "tap0"}, {"isolated", "yes"}}),
+            "invalid isolated setting 'yes' (expected true or false)");
+  EXPECT_EQ(Ok("show-ports")[0].at("vlan"), 1) << "a refused change changes nothing";
+}
+
+TEST_F(MethodsTest, SetPortSwitchesTheControlsAndShowPortsReportsThem) {
+  AddPort("tap0");
+  const json port = Ok("set-port", {{"port", "tap0"},
+                                    {"learning", false},
+                                    {"flood", false},
+                                    {"bcast_flood", false},
+                                    {"mcast_flood", false},
+                                    {"isolated", true}});
+  for (const char* key : {"learning", "flood", "bcast_flood", "mcast_flood"}) {
+    EXPECT_EQ(port.at(key), false) << key;
+  }
+  EXPECT_EQ(port.at("isolated"), true);
+  const PortSettings& settings = datapath_.port_settings(*datapath_.FindPort("tap0"));
+  EXPECT_FALSE(settings.learning || settings.flood || settings.bcast_flood || settings.mcast_flood);
+  EXPECT_TRUE(settings.isolated);
+  EXPECT_EQ(Ok("set-port", {{"port", "tap0"}, {"flood", true}}).at("flood"), true);
+}
+
+TEST_F(MethodsTest, MirrorsAreAddedListedAndDeleted) {
+  AddPort("tap0");
+  AddPort("tap1");
+  AddPort("span");
+  EXPECT_EQ(Ok("add-mirror", {{"name", "m1"}, {"source", "tap0"}, {"destination", "span"}}),
+            json::parse(R"({"name": "m1", "source": "tap0", "destination": "span",
+                            "direction": "both", "frames": 0})"));
+  Ok("add-mirror",
+     {{"name", "m2"}, {"source", "tap1"}, {"destination", "span"}, {"direction", "rx"}});
+  EXPECT_EQ(Ok("show-mirrors").size(), 2u);
+  EXPECT_EQ(Ok("show-ports")[2].at("mirror_destination"), true);
+  EXPECT_EQ(Error("add-mirror", {{"name", "m1"}, {"source", "tap1"}, {"destination", "span"}},
+                  ErrorCode::kAlreadyExists),
+            "mirror 'm1' already exists");
+  EXPECT_EQ(
+      InvalidParams("add-mirror", {{"name", "m3"}, {"source", "tap0"}, {"destination", "tap0"}}),
+      "a port cannot mirror to itself");
+  EXPECT_EQ(InvalidParams(
+                "add-mirror",
+                {{"name", "m3"}, {"source", "tap0"}, {"destination", "span"}, {"direction", "up"}}),
+            "invalid mirror direction 'up' (expected rx, tx or both)");
+  EXPECT_EQ(Error("add-mirror", {{"name", "m3"}, {"source", "tap0"}, {"destination", "nope"}},
+                  ErrorCode::kNotFound),
+            "unknown port 'nope'");
+  Ok("del-mirror", {{"name", "m1"}});
+  EXPECT_EQ(Error("del-mirror", {{"name", "m1"}}, ErrorCode::kNotFound), "unknown mirror 'm1'");
+  EXPECT_EQ(Ok("show-mirrors"), json::parse(R"([{"name": "m2", "source": "tap1",
+      "destination": "span", "direction": "rx", "frames": 0}])"));
+}
+
+TEST_F(MethodsTest, ShowConfigKeepsVlansControlsAndMirrors) {
+  AddPort("a");
+  AddPort("t");
+  AddPort("span");
+  Ok("set-port", {{"port", "a"}, {"access", 10}, {"isolated", true}, {"learning", false}});
+  Ok("set-port", {{"port", "t"}, {"trunk", "10,20"}, {"native", 1}});
+  Ok("add-mirror", {{"name", "m"}, {"source", "a"}, {"destination", "span"}, {"direction", "tx"}});
+  const json config = Ok("show-config");
+  EXPECT_EQ(config.at("ports")[0], json::parse(R"({"name": "a", "kind": "tap", "offload": false,
+      "access": 10, "isolated": true, "learning": false})"));
+  EXPECT_EQ(config.at("ports")[1],
+            json::parse(R"({"name": "t", "kind": "tap", "offload": false, "trunk": "10,20",
+                                        "native": 1})"));
+  EXPECT_EQ(config.at("mirrors"), json::parse(R"([{"name": "m", "source": "a",
+      "destination": "span", "direction": "tx"}])"));
+  Result<Config> parsed = ParseConfig(config);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_TRUE(ValidateConfig(*parsed, {}, 8192).ok());
+}
+
 // ---- show-config.
 
 TEST_F(MethodsTest, ShowConfigHoldsWhatWasConfiguredAndNothingLearned) {
@@ -610,7 +727,8 @@ TEST_F(MethodsTest, ShowConfigHoldsWhatWasConfiguredAndNothingLearned) {
       {"name": "vm0", "kind": "vm"},
       {"name": "t2", "kind": "tap", "offload": false, "max_macs": 10, "storm_limit": 500}],
     "macs": [{"mac": "02:00:00:00:00:01", "port": "h1", "vlan": 1}],
-    "arp": [{"ip": "198.18.0.9", "mac": "02:00:00:00:00:09", "vlan": 1}]})"));
+    "arp": [{"ip": "198.18.0.9", "mac": "02:00:00:00:00:09", "vlan": 1}],
+    "mirrors": []})"));
 }
 
 TEST_F(MethodsTest, ShowConfigParsesBackAsTheSameConfiguration) {
@@ -804,6 +922,115 @@ TEST_F(MethodsTest, HelpListsEveryMethodWithItsParams) {
     {"name": "mac", "type": "unicast MAC", "required": true},
     {"name": "port", "type": "port", "required": true},
     {"name": "vlan", "type": "VLAN", "required": false}])"));
+}
+
+// ---- monitor.
+
+// The connection a request came on, as the control socket would provide it.
+class FakeSession : public ControlSession {
+ public:
+  Status Subscribe(EventKinds kinds) override {
+    subscriptions.push_back(kinds);
+    return fail_with;
+  }
+  Result<json> StartCapture(PortId port, const std::string& file, uint64_t count,
+                            uint64_t seconds) override {
+    captures.push_back(
+        json{{"port", ToIndex(port)}, {"file", file}, {"count", count}, {"seconds", seconds}});
+    return json{{"started", true}};
+  }
+  std::vector<EventKinds> subscriptions;
+  std::vector<json> captures;
+  Status fail_with;
+};
+
+TEST_F(MethodsTest, CaptureStartsOnTheSessionWithItsBounds) {
+  AddPort("tap0");
+  FakeSession session;
+  Result<json> result = methods_.Call(
+      "capture", {{"port", "tap0"}, {"file", "/tmp/t.pcap"}, {"count", 10}}, At(1), &session);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  ASSERT_EQ(session.captures.size(), 1u);
+  EXPECT_EQ(session.captures[0],
+            json({{"port", 0}, {"file", "/tmp/t.pcap"}, {"count", 10}, {"seconds", 0}}));
+  EXPECT_EQ(InvalidParams("capture", {{"port", "tap0"}, {"file", "t.pcap"}}),
+            "invalid file 't.pcap' (expected an absolute path)");
+  EXPECT_EQ(InvalidParams("capture", {{"port", "tap0"}, {"file", "/t"}, {"count", 0}}),
+            "invalid frame count 0 (expected an integer 1..1000000000)");
+  EXPECT_EQ(InvalidParams("capture", {{"port", "tap0"}, {"file", "/t"}, {"seconds", 86401}}),
+            "invalid duration 86401 (expected an integer 1..86400 seconds)");
+  EXPECT_EQ(Error("capture", {{"port", "nope"}, {"file", "/t"}}, ErrorCode::kNotFound),
+            "unknown port 'nope'");
+  // Without a connection (the configuration, a reload) there is nobody to tell when it ends.
+  EXPECT_EQ(InvalidParams("capture", {{"port", "tap0"}, {"file", "/t"}}),
+            "capture needs a connection to the control socket");
+}
+
+TEST_F(MethodsTest, MonitorSubscribesTheConnectionToEveryEventByDefault) {
+  FakeSession session;
+  Result<json> result = methods_.Call("monitor", json::object(), At(1000), &session);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(*result, json::parse(R"({"events": ["port-added", "port-removed", "port-up",
+      "port-down", "mac-learned", "mac-moved", "mac-aged", "mac-evicted", "arp-learned",
+      "arp-changed", "arp-aged"]})"));
+  ASSERT_EQ(session.subscriptions.size(), 1u);
+  EXPECT_EQ(session.subscriptions[0], EventKinds::All());
+}
+
+TEST_F(MethodsTest, MonitorTakesKindsAndGroups) {
+  FakeSession session;
+  Result<json> result = methods_.Call("monitor", {{"events", {"mac-moved", "port", "mac-moved"}}},
+                                      At(1000), &session);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(*result, json::parse(R"({"events": ["port-added", "port-removed", "port-up",
+      "port-down", "mac-moved"]})"));
+  ASSERT_EQ(session.subscriptions.size(), 1u);
+  EXPECT_EQ(session.subscriptions[0],
+            *ParseEventKinds("port") | EventKinds::Of(EventKind::kMacMoved));
+}
+
+TEST_F(MethodsTest, MonitorRefusesBadEventListsBeforeSubscribing) {
+  FakeSession session;
+  auto error = [&](const json& events) {
+    Result<json> result = methods_.Call("monitor", {{"events", events}}, At(1000), &session);
+    EXPECT_FALSE(result.ok());
+    EXPECT_EQ(result.status().code(), ErrorCode::kInvalidArgument);
+    return result.status().message();
+  };
+  EXPECT_EQ(error({"mac", "fdb"}),
+            "unknown event 'fdb' (expected all, port, mac, arp, port-added, port-removed, "
+            "port-up, port-down, mac-learned, mac-moved, mac-aged, mac-evicted, arp-learned, "
+            "arp-changed, arp-aged)");
+  EXPECT_EQ(error(json::array()), "empty event list (expected at least one name, or omit it)");
+  EXPECT_EQ(error("mac"),
+            "invalid event list 'mac' (expected a list of names, e.g. [\"mac\", \"port-added\"])");
+  EXPECT_EQ(error({1}).rfind("unknown event 1 (expected all, ", 0), 0u);
+  EXPECT_TRUE(session.subscriptions.empty());
+}
+
+TEST_F(MethodsTest, MonitorNeedsAConnection) {
+  EXPECT_EQ(InvalidParams("monitor", json::object()),
+            "monitor needs a connection to the control socket");
+}
+
+TEST_F(MethodsTest, MonitorReportsAFailedSubscription) {
+  FakeSession session;
+  session.fail_with = Status::ResourceExhausted("too many subscribers");
+  Result<json> result = methods_.Call("monitor", json::object(), At(1000), &session);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().message(), "too many subscribers");
+}
+
+TEST_F(MethodsTest, MonitorThroughTheEnvelopeAnswersFirst) {
+  FakeSession session;
+  const std::optional<std::string> response = HandleRequestLine(
+      R"({"jsonrpc":"2.0","id":7,"method":"monitor","params":{"events":["arp"]}})",
+      methods_.MakeDispatcher(At(1000), &session));
+  ASSERT_TRUE(response);
+  EXPECT_EQ(
+      *response,
+      R"({"id":7,"jsonrpc":"2.0","result":{"events":["arp-learned","arp-changed","arp-aged"]}})");
+  EXPECT_EQ(session.subscriptions.size(), 1u);
 }
 
 // ---- Bounds.

@@ -10,6 +10,7 @@
 #include "switchd/core/arp_table.h"
 #include "switchd/core/datapath.h"
 #include "switchd/core/mac_table.h"
+#include "switchd/core/vlan.h"
 #include "tests/helpers/frames.h"
 #include "tests/helpers/offload_frames.h"
 
@@ -173,6 +174,89 @@ TEST(AllocationTest, DatapathHandlesOffloadedFramesWithoutAllocating) {
   EXPECT_EQ(datapath.stats().gso_segmented, 30u);
   EXPECT_EQ(datapath.stats().checksums_completed, 10u);
   EXPECT_EQ(datapath.stats().offload_dropped, 10u);
+}
+
+TEST(AllocationTest, DatapathTranslatesVlansAndMirrorsWithoutAllocating) {
+  NullSink sink;
+  DatapathEvents events;
+  Datapath datapath(sink, DatapathConfig{.max_macs = 16, .max_arp = 16}, &events);
+  const PortId access = *datapath.AddPort("access");
+  const PortId access_off = *datapath.AddPort("access-off", PortOptions{.offloads = true});
+  const PortId trunk = *datapath.AddPort("trunk");
+  const PortId trunk_off = *datapath.AddPort("trunk-off", PortOptions{.offloads = true});
+  const PortId mirror = *datapath.AddPort("mirror");
+  const PortId mirror_off = *datapath.AddPort("mirror-off", PortOptions{.offloads = true});
+  // Configuration may allocate; only frames are measured.
+  auto configure = [&](PortId port, const PortVlan& vlan, bool isolated = false) {
+    PortSettings settings;
+    settings.vlan = vlan;
+    settings.isolated = isolated;
+    ASSERT_TRUE(datapath.ConfigurePort(port, settings).ok());
+  };
+  configure(access, PortVlan::Access(10));
+  configure(access_off, PortVlan::Access(10), /*isolated=*/true);
+  configure(trunk, PortVlan::Trunk(*VlanSet::Parse("10,20"), 1));
+  configure(trunk_off, PortVlan::Trunk(*VlanSet::Parse("10,20"), 1));
+  ASSERT_TRUE(datapath.AddMirror("rx", access_off, mirror, Mirror::kBoth).ok());
+  ASSERT_TRUE(datapath.AddMirror("tx", trunk, mirror_off, Mirror::kTx).ok());
+  ASSERT_TRUE(datapath.AddMirror("both", trunk_off, mirror, Mirror::kBoth).ok());
+  const MacAddress a = Mac(0xa);
+  const MacAddress b = Mac(0xb);
+  // Frames are built up front: only the datapath is measured.
+  // A's announcement on the access port: tag pushed for both trunks, mirrored.
+  const Bytes from_a = test::MakeGratuitousArp(a, Ip("198.18.0.10"));
+  // B's announcement, tagged with a priority on a trunk: popped for the access ports.
+  const ArpPacket announce{ArpOp::kRequest, b, Ip("198.18.0.11"), MacAddress(), Ip("198.18.0.11")};
+  const Bytes from_b = test::MakeArp(MacAddress::Broadcast(), b, announce, test::Tci(10, 5));
+  // B asks for A: answered by the switch, tagged, out of the trunk (and mirrored).
+  const ArpPacket ask{ArpOp::kRequest, b, Ip("198.18.0.11"), MacAddress(), Ip("198.18.0.10")};
+  const Bytes request = test::MakeArp(MacAddress::Broadcast(), b, ask, test::Tci(10, 5));
+  // Priority-tagged on the access port: the tag is popped for one port, rewritten for others.
+  const Bytes priority =
+      test::MakeIpv4(MacAddress::Broadcast(), a, Ipv4Address(), Ipv4Address(), 18, test::Tci(0, 3));
+  // Untagged on a trunk: its native VLAN.
+  const Bytes native = test::MakeIpv4(Mac(0xee), b, Ipv4Address(), Ipv4Address());
+  // Refused by the access port's VLAN setting (and mirrored all the same).
+  const Bytes dropped = test::MakeIpv4(b, a, Ipv4Address(), Ipv4Address(), 18, test::Tci(20));
+  // 802.1ad on a trunk: carried unchanged to the other trunk.
+  Bytes qinq = test::MakeIpv4(MacAddress::Broadcast(), b, Ipv4Address(), Ipv4Address());
+  qinq[12] = std::byte{0x88};
+  qinq[13] = std::byte{0xa8};
+  // The largest GSO frame, untagged and unknown: flooded, pushed for the trunks and segmented for
+  // the one without offloads; then one tagged, popped for the access ports.
+  test::IpFrameSpec spec;
+  spec.src = Mac(0x1a);
+  spec.dst = Mac(0xee);
+  spec.payload_size = 65535 - 40 - 4;
+  const Bytes gso = test::MakeIpFrame(spec);
+  const VnetHeader gso_header = test::GsoHeader(spec, VnetHeader::kGsoTcpv4, 1448);
+  test::IpFrameSpec tagged_spec = spec;
+  tagged_spec.src = Mac(0x2b);
+  tagged_spec.vlan_tci = test::Tci(10, 1);
+  const Bytes tagged_gso = test::MakeIpFrame(tagged_spec);
+  const VnetHeader tagged_header = test::GsoHeader(tagged_spec, VnetHeader::kGsoTcpv4, 1448);
+
+  AllocationCounter counter;
+  for (int round = 0; round < 10; ++round) {
+    const Time now = At(round * 100);
+    datapath.Receive(access, from_a, now);
+    datapath.Receive(trunk, from_b, now);
+    datapath.Receive(trunk, request, now);
+    datapath.Receive(access, priority, now);
+    datapath.Receive(trunk_off, native, now);
+    datapath.Receive(access, dropped, now);
+    datapath.Receive(trunk_off, qinq, now);
+    datapath.Receive(mirror, from_a, now);
+    datapath.Receive(access_off, gso, now, gso_header);
+    datapath.Receive(trunk_off, tagged_gso, now, tagged_header);
+    datapath.Run(now + std::chrono::seconds(50));
+  }
+  EXPECT_EQ(counter.count(), 0u);
+  EXPECT_GT(datapath.stats().mirrored, 0u);
+  EXPECT_GT(datapath.stats().arp_answered, 0u);
+  EXPECT_GT(datapath.stats().gso_segmented, 0u);
+  EXPECT_GT(datapath.stats().vlan_dropped, 0u);
+  EXPECT_GT(datapath.stats().mirror_port_dropped, 0u);
 }
 
 }  // namespace

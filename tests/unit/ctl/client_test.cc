@@ -1,6 +1,8 @@
 #include "ctl/client.h"
 
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -276,6 +278,151 @@ TEST(ClientTest, DecodesResponses) {
     EXPECT_EQ(result.status().code(), c.code) << c.line;
     EXPECT_EQ(result.status().message(), c.message);
   }
+}
+
+// ---- Subscriptions (monitor).
+
+std::string Notification(const json& params) {
+  return json{{"jsonrpc", "2.0"}, {"method", "event"}, {"params", params}}.dump() + "\n";
+}
+
+const json kSubscribed = {{"jsonrpc", "2.0"}, {"id", 1}, {"result", {{"events", {"port-up"}}}}};
+
+// Collects the events Subscribe hands over.
+struct Events {
+  std::vector<json> got;
+  std::function<bool(const json&)> Collector() {
+    return [this](const json& event) {
+      got.push_back(event);
+      return true;
+    };
+  }
+};
+
+TEST(SubscribeTest, HandsOverEachEventUntilTheDaemonGoesAway) {
+  // The response and the first events in one write, as a busy daemon may send them.
+  FakeDaemon daemon([](const std::string&) {
+    return Behaviour{kSubscribed.dump() + "\n" + Notification({{"event", "port-up"}}) +
+                     R"({"jsonrpc":"2.0","method":"something-new","params":{}})" + "\n" +
+                     Notification({{"event", "port-down"}})};
+  });
+  Events events;
+  const Status status =
+      Subscribe(daemon.path(), "monitor", {{"events", {"port"}}}, events.Collector());
+  EXPECT_EQ(status.code(), ErrorCode::kSystem);
+  EXPECT_EQ(status.message(), daemon.path() + " closed the connection");
+  EXPECT_EQ(events.got, (std::vector<json>{{{"event", "port-up"}}, {{"event", "port-down"}}}));
+  EXPECT_EQ(json::parse(daemon.request()).at("method"), "monitor");
+}
+
+TEST(SubscribeTest, ReturnsTheDaemonsRefusal) {
+  FakeDaemon daemon([](const std::string&) {
+    return Reply({{"jsonrpc", "2.0"},
+                  {"id", 1},
+                  {"error", {{"code", -32602}, {"message", "unknown event 'fdb'"}}}});
+  });
+  Events events;
+  const Status status = Subscribe(daemon.path(), "monitor", json::object(), events.Collector());
+  EXPECT_EQ(status.code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "unknown event 'fdb'");
+  EXPECT_TRUE(events.got.empty());
+}
+
+TEST(SubscribeTest, TheResponseIsBoundedByTheTimeout) {
+  FakeDaemon daemon([](const std::string&) { return Behaviour{"", /*hang=*/true}; });
+  Events events;
+  const Status status =
+      Subscribe(daemon.path(), "monitor", json::object(), events.Collector(), {.timeout = 100ms});
+  EXPECT_EQ(status.message(), "no reply from " + daemon.path() + " within 100 ms");
+}
+
+TEST(SubscribeTest, StopsWhenTheCallbackSaysSo) {
+  FakeDaemon daemon([](const std::string&) {
+    return Behaviour{
+        kSubscribed.dump() + "\n" + Notification({{"n", 1}}) + Notification({{"n", 2}}),
+        /*hang=*/true};
+  });
+  int calls = 0;
+  const Status status = Subscribe(daemon.path(), "monitor", json::object(), [&](const json&) {
+    ++calls;
+    return false;
+  });
+  EXPECT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(SubscribeTest, RefusesALineThatIsNotJson) {
+  FakeDaemon daemon(
+      [](const std::string&) { return Behaviour{kSubscribed.dump() + "\nnonsense\n"}; });
+  Events events;
+  const Status status = Subscribe(daemon.path(), "monitor", json::object(), events.Collector());
+  EXPECT_EQ(status.message(),
+            "invalid reply from " + daemon.path() + ": a notification that is not a JSON object");
+}
+
+// The disposition of SIGINT, to check it is restored.
+void (*SigintHandler())(int) {
+  struct sigaction current {};
+  sigaction(SIGINT, nullptr, &current);
+  return current.sa_handler;
+}
+
+bool SigintPending() {
+  sigset_t pending;
+  sigpending(&pending);
+  return sigismember(&pending, SIGINT) == 1;
+}
+
+TEST(SubscribeTest, SigintWhileWaitingEndsItCleanly) {
+  FakeDaemon daemon([](const std::string&) {
+    return Behaviour{kSubscribed.dump() + "\n" + Notification({{"n", 1}}), /*hang=*/true};
+  });
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;  // so that a stray SIGINT cannot end the test binary
+  struct sigaction before {};
+  sigaction(SIGINT, &ignore, &before);
+  const pthread_t me = pthread_self();
+  std::thread interrupter;
+  Events events;
+  const auto start = std::chrono::steady_clock::now();
+  const Status status = Subscribe(daemon.path(), "monitor", json::object(), [&](const json& e) {
+    events.got.push_back(e);
+    // Interrupt a little later, while Subscribe waits for more.
+    interrupter = std::thread([me] {
+      std::this_thread::sleep_for(100ms);
+      pthread_kill(me, SIGINT);
+    });
+    return true;
+  });
+  if (interrupter.joinable()) interrupter.join();
+  EXPECT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(events.got.size(), 1u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  EXPECT_EQ(SigintHandler(), SIG_IGN);  // the handler it found is back
+  EXPECT_FALSE(SigintPending());
+  sigaction(SIGINT, &before, nullptr);
+}
+
+TEST(SubscribeTest, SigintWhileEventsKeepComingEndsItToo) {
+  // A signal that arrives while there is always more to read (it stays blocked then): no event
+  // is handed over after it.
+  std::string flood = kSubscribed.dump() + "\n";
+  for (int i = 0; i < 2000; ++i) flood += Notification({{"n", i}});
+  FakeDaemon daemon([&](const std::string&) { return Behaviour{flood, /*hang=*/true}; });
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction before {};
+  sigaction(SIGINT, &ignore, &before);
+  int calls = 0;
+  const Status status = Subscribe(daemon.path(), "monitor", json::object(), [&](const json&) {
+    if (++calls == 10) pthread_kill(pthread_self(), SIGINT);
+    return true;
+  });
+  EXPECT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(calls, 10);  // not one event more
+  EXPECT_EQ(SigintHandler(), SIG_IGN);
+  EXPECT_FALSE(SigintPending());
+  sigaction(SIGINT, &before, nullptr);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "ctl/commands.h"
 
+#include <filesystem>
 #include <initializer_list>
 #include <set>
 #include <string>
@@ -86,6 +87,9 @@ TEST(CommandsTest, ParsesEveryCommandToItsMethodAndParams) {
       {{"set-aging", "300"}, "set-aging", {{"seconds", 300}}},
       {{"set-aging", "1000000"}, "set-aging", {{"seconds", 1000000}}},
       {{"version"}, "version", json::object()},
+      {{"monitor"}, "monitor", json::object()},
+      {{"monitor", "mac"}, "monitor", {{"events", {"mac"}}}},
+      {{"monitor", "port,arp-learned"}, "monitor", {{"events", {"port", "arp-learned"}}}},
       {{"set-port", "tap0", "max-macs", "100"}, "set-port", {{"port", "tap0"}, {"max_macs", 100}}},
       {{"set-port", "tap0", "storm-limit", "off", "max-macs", "0"},
        "set-port",
@@ -106,6 +110,27 @@ TEST(CommandsTest, ParsesEveryCommandToItsMethodAndParams) {
        "add-port",
        {{"name", "veth1"}, {"kind", "attach"}, {"mtu", 68}}},
       {{"show-config"}, "show-config", json::object()},
+      {{"set-port", "t1", "trunk", "30-32,10", "native", "5", "isolated", "on"},
+       "set-port",
+       {{"port", "t1"}, {"trunk", "10,30-32"}, {"native", 5}, {"isolated", true}}},
+      {{"set-port", "a1", "access", "10", "learning", "off", "flood", "off", "bcast-flood", "off",
+        "mcast-flood", "on"},
+       "set-port",
+       {{"port", "a1"},
+        {"access", 10},
+        {"learning", false},
+        {"flood", false},
+        {"bcast_flood", false},
+        {"mcast_flood", true}}},
+      {{"add-mirror", "m1", "tap0", "mon0"},
+       "add-mirror",
+       {{"name", "m1"}, {"source", "tap0"}, {"destination", "mon0"}}},
+      {{"add-mirror", "m1", "tap0", "mon0", "rx"},
+       "add-mirror",
+       {{"name", "m1"}, {"source", "tap0"}, {"destination", "mon0"}, {"direction", "rx"}}},
+      {{"del-mirror", "m1"}, "del-mirror", {{"name", "m1"}}},
+      {{"show-mirrors"}, "show-mirrors", json::object()},
+      {{"capture", "tap0", "/tmp/t.pcap"}, "capture", {{"port", "tap0"}, {"file", "/tmp/t.pcap"}}},
       {{"save", "lab.json"}, "show-config", json::object()},
   };
   std::set<std::string> covered;
@@ -126,6 +151,49 @@ TEST(CommandsTest, ParsesEveryCommandToItsMethodAndParams) {
     if (command.name == "help") continue;
     EXPECT_TRUE(covered.count(std::string(command.name))) << command.name;
   }
+}
+
+TEST(CommandsTest, MonitorStreamsEventsAndChecksItsListShape) {
+  const CommandLine line = ParseOk({"monitor", "--json"});
+  ASSERT_NE(line.command, nullptr);
+  EXPECT_NE(line.command->render_event, nullptr);
+  EXPECT_TRUE(line.json);
+  for (std::string_view bad : {"", ",", "mac,", ",mac", "mac,,arp"}) {
+    const CtlError error = ParseError({"monitor", bad});
+    EXPECT_EQ(error.exit_code, ExitCode::kFailure) << bad;
+    EXPECT_EQ(error.message, "invalid list '" + std::string(bad) +
+                                 "' (expected names separated by commas, e.g. mac,port-added)");
+  }
+  // Names are the daemon's to check.
+  EXPECT_EQ(ParseOk({"monitor", "fdb"}).params, json({{"events", {"fdb"}}}));
+  EXPECT_EQ(ParseError({"monitor", "mac", "arp"}).exit_code, ExitCode::kUsage);
+  // Only monitor and capture stream; capture alone ends by itself.
+  for (const CommandSpec& command : Commands()) {
+    EXPECT_EQ(command.render_event != nullptr,
+              command.name == "monitor" || command.name == "capture")
+        << command.name;
+    EXPECT_EQ(!command.last_event.empty(), command.name == "capture") << command.name;
+  }
+}
+
+TEST(CommandsTest, CaptureSendsAnAbsolutePathAndItsBounds) {
+  const CommandLine line = ParseOk({"capture", "tap0", "/tmp/a/../x.pcap", "--count", "10"});
+  EXPECT_EQ(line.command->name, "capture");
+  EXPECT_EQ(line.command->last_event, "capture-done");
+  EXPECT_EQ(line.params, json({{"port", "tap0"}, {"file", "/tmp/x.pcap"}, {"count", 10}}));
+  // A relative name is the caller's: the daemon runs elsewhere.
+  const std::string cwd = std::filesystem::current_path().string();
+  EXPECT_EQ(ParseOk({"capture", "tap0", "x.pcap", "--seconds", "3"}).params,
+            json({{"port", "tap0"}, {"file", cwd + "/x.pcap"}, {"seconds", 3}}));
+  EXPECT_EQ(ParseError({"capture", "tap0", ""}).message, "empty file name (expected a path)");
+  EXPECT_EQ(ParseError({"capture", "tap0"}).exit_code, ExitCode::kUsage);
+  EXPECT_EQ(ParseError({"capture", "tap0", "x", "--count", "many"}).exit_code, ExitCode::kFailure);
+  EXPECT_EQ(ParseError({"capture", "tap0", "x", "--count", "0"}).message,
+            "invalid frame count '0' (expected an integer 1..1000000000)");
+  EXPECT_EQ(ParseError({"capture", "tap0", "x", "--seconds", "86401"}).message,
+            "invalid duration '86401' (expected an integer 1..86400 seconds)");
+  EXPECT_EQ(ParseError({"set-port", "p", "learning", "on", "learning", "off"}).message,
+            "setting 'learning' given twice (usage: switchctl set-port PORT SETTING VALUE...)");
 }
 
 TEST(CommandsTest, DefaultsToTheProtocolSocketPath) {
@@ -218,11 +286,15 @@ TEST(CommandsTest, ReportsUsageErrorsWithExitTwo) {
        "missing NAME for 'del-port' (usage: switchctl del-port NAME)"},
       {{"set-port", "tap0"},
        ExitCode::kUsage,
-       "missing SETTING for 'set-port' (settings: max-macs, storm-limit) (usage: switchctl "
+       "missing SETTING for 'set-port' (settings: max-macs, storm-limit, access, trunk, native, "
+       "learning, flood, "
+       "bcast-flood, mcast-flood, isolated) (usage: switchctl "
        "set-port PORT SETTING VALUE...)"},
       {{"set-port", "tap0", "colour", "red"},
        ExitCode::kUsage,
-       "unknown setting 'colour' for 'set-port' (settings: max-macs, storm-limit) (usage: "
+       "unknown setting 'colour' for 'set-port' (settings: max-macs, storm-limit, access, trunk, "
+       "native, learning, flood, "
+       "bcast-flood, mcast-flood, isolated) (usage: "
        "switchctl set-port PORT SETTING VALUE...)"},
       {{"set-port", "tap0", "max-macs"},
        ExitCode::kUsage,
@@ -313,6 +385,12 @@ TEST(CommandsTest, ReportsInvalidValuesWithExitOne) {
       {{"add-port", "tap0", "--offload", "yes"},
        ExitCode::kFailure,
        "invalid setting 'yes' (expected on or off)"},
+      {{"set-port", "t1", "trunk", "10-"},
+       ExitCode::kFailure,
+       "invalid VLAN list '10-' (expected VLANs 1..4094 like 10,20,30-40)"},
+      {{"add-mirror", "m1", "tap0", "mon0", "sideways"},
+       ExitCode::kFailure,
+       "invalid direction 'sideways' (expected rx, tx or both)"},
       {{"add-port", "tap0", "--mtu", "67"},
        ExitCode::kFailure,
        "invalid MTU '67' (expected an integer 68..65535)"},
@@ -382,8 +460,13 @@ TEST(CommandsTest, UsageLinesComeFromTheTable) {
       "add-arp IP MAC [--vlan N]",
       "del-arp IP [--vlan N]",
       "set-aging SECONDS",
+      "add-mirror NAME SRC_PORT DEST_PORT [DIRECTION]",
+      "del-mirror NAME",
+      "show-mirrors",
       "show-config",
       "save FILE",
+      "capture PORT FILE [--count N] [--seconds S]",
+      "monitor [EVENTS]",
       "version",
       "help [COMMAND]",
   };

@@ -34,10 +34,12 @@ class ControlServerTest : public ::testing::Test {
     dir_ = pattern;
     path_ = dir_ + "/sub/switchd.sock";
     base_.reset(event_base_new());
-    server_ = std::make_unique<ControlServer>(base_.get(), [this](std::string_view line) {
-      ++handled_;
-      return handler_(line);
-    });
+    server_ = std::make_unique<ControlServer>(
+        base_.get(), [this](std::string_view line, ControlServer::ClientId client) {
+          ++handled_;
+          client_ = client;
+          return handler_(line);
+        });
   }
   void TearDown() override {
     server_.reset();
@@ -96,6 +98,7 @@ class ControlServerTest : public ::testing::Test {
   EventBasePtr base_;
   std::unique_ptr<ControlServer> server_;
   int handled_ = 0;
+  ControlServer::ClientId client_ = 0;  // the client of the last line handled
   std::function<std::optional<std::string>(std::string_view)> handler_ = [](std::string_view line) {
     return "echo:" + std::string(line);
   };
@@ -375,9 +378,166 @@ TEST_F(ControlServerTest, ClientsShareTheBudgetAndTakeTurns) {
   EXPECT_LT(order.find('a'), order.rfind('b')) << order;
 }
 
+// ---- Subscriptions.
+
+// A handler for subscription tests: "sub N" subscribes the client to topics N and answers "ok";
+// anything else is echoed.
+class SubscriptionTest : public ControlServerTest {
+ protected:
+  void SetUp() override {
+    ControlServerTest::SetUp();
+    handler_ = [this](std::string_view line) -> std::optional<std::string> {
+      if (line.starts_with("sub ")) {
+        server_->Subscribe(
+            client_, static_cast<ControlServer::Topics>(std::stoul(std::string(line.substr(4)))));
+        return "ok";
+      }
+      return "echo:" + std::string(line);
+    };
+    server_->set_lost_notice([](uint64_t count) { return "lost:" + std::to_string(count); });
+    ASSERT_TRUE(server_->Listen(path_).ok());
+  }
+
+  // Connects and subscribes to `topics`; the "ok" is read.
+  UniqueFd Subscriber(ControlServer::Topics topics) {
+    UniqueFd fd = Connect();
+    WriteAll(fd.get(), "sub " + std::to_string(topics) + "\n");
+    EXPECT_EQ(ReadLines(fd.get(), 1), "ok\n");
+    return fd;
+  }
+
+  // Publishes `line` to `topics`; returns whether the line was made.
+  bool Publish(ControlServer::Topics topics, const std::string& line) {
+    bool made = false;
+    server_->Publish(topics, [&]() -> std::string_view {
+      made = true;
+      return line;
+    });
+    return made;
+  }
+};
+
+TEST_F(SubscriptionTest, SubscriberGetsPublishedLinesAfterItsResponse) {
+  EXPECT_FALSE(server_->has_subscribers());
+  UniqueFd client = Connect();
+  // The response to the subscribing request is written before anything published after it.
+  WriteAll(client.get(), "sub 1\n");
+  Publish(1, "event-1");
+  Publish(1, "event-2");
+  EXPECT_EQ(ReadLines(client.get(), 3), "ok\nevent-1\nevent-2\n");
+  EXPECT_TRUE(server_->has_subscribers());
+  EXPECT_EQ(server_->subscriber_count(), 1u);
+  // It may still make requests; their responses and the events share the connection in order.
+  WriteAll(client.get(), "ping\n");
+  Publish(1, "event-3");
+  EXPECT_EQ(ReadLines(client.get(), 2), "echo:ping\nevent-3\n");
+}
+
+TEST_F(SubscriptionTest, LinesGoOnlyToSubscribersOfTheirTopic) {
+  UniqueFd ones = Subscriber(1);
+  UniqueFd twos = Subscriber(2);
+  UniqueFd both = Subscriber(3);
+  UniqueFd plain = Connect();
+  EXPECT_TRUE(Publish(1, "one"));
+  EXPECT_TRUE(Publish(2, "two"));
+  EXPECT_FALSE(Publish(4, "four"));  // nobody subscribes: the line is never made
+  EXPECT_EQ(ReadLines(ones.get(), 1), "one\n");
+  EXPECT_EQ(ReadLines(twos.get(), 1), "two\n");
+  EXPECT_EQ(ReadLines(both.get(), 2), "one\ntwo\n");
+  WriteAll(plain.get(), "hi\n");
+  EXPECT_EQ(ReadLines(plain.get(), 1), "echo:hi\n");  // no event before its own response
+}
+
+TEST_F(SubscriptionTest, ResubscribingReplacesTheTopics) {
+  UniqueFd client = Subscriber(1);
+  WriteAll(client.get(), "sub 2\n");
+  EXPECT_EQ(ReadLines(client.get(), 1), "ok\n");
+  Publish(1, "one");
+  Publish(2, "two");
+  EXPECT_EQ(ReadLines(client.get(), 1), "two\n");
+  EXPECT_EQ(server_->subscriber_count(), 1u);
+  WriteAll(client.get(), "sub 0\n");
+  EXPECT_EQ(ReadLines(client.get(), 1), "ok\n");
+  EXPECT_FALSE(server_->has_subscribers());
+}
+
+TEST_F(SubscriptionTest, ClosedSubscriberIsForgotten) {
+  {
+    UniqueFd client = Subscriber(1);
+    EXPECT_TRUE(server_->has_subscribers());
+  }
+  for (int i = 0; i < 100 && server_->client_count() > 0; ++i) Pump(1);
+  EXPECT_EQ(server_->client_count(), 0u);
+  EXPECT_FALSE(server_->has_subscribers());
+  EXPECT_FALSE(Publish(1, "nobody"));
+}
+
+TEST_F(SubscriptionTest, SubscriberThatShutsItsSendingSideIsClosedAndGetsNoMore) {
+  UniqueFd client = Subscriber(1);
+  shutdown(client.get(), SHUT_WR);
+  Pump(4);
+  EXPECT_FALSE(Publish(1, "late"));
+  bool closed = false;
+  EXPECT_EQ(ReadLines(client.get(), 1, &closed), "");
+  EXPECT_TRUE(closed);
+  EXPECT_FALSE(server_->has_subscribers());
+}
+
+TEST_F(SubscriptionTest, NonReadingSubscriberLosesLinesAndHearsHowManyOnceItCatchesUp) {
+  UniqueFd slow = Subscriber(1);
+  UniqueFd fast = Subscriber(1);
+  const std::string payload(1000, 'e');
+  constexpr int kLines = 4000;  // 4 MB: well over the backlog bound and the socket's buffer
+  std::string fast_lines;
+  for (int i = 0; i < kLines; ++i) {
+    Publish(1, payload + std::to_string(i));
+    Pump(1);
+    // The fast one reads as it goes and loses nothing.
+    char buffer[65536];
+    for (ssize_t n; (n = recv(fast.get(), buffer, sizeof(buffer), MSG_DONTWAIT)) > 0;) {
+      fast_lines.append(buffer, static_cast<size_t>(n));
+    }
+  }
+  fast_lines +=
+      ReadLines(fast.get(),
+                kLines - static_cast<int>(std::count(fast_lines.begin(), fast_lines.end(), '\n')));
+  EXPECT_EQ(std::count(fast_lines.begin(), fast_lines.end(), '\n'), kLines);
+  EXPECT_EQ(fast_lines.find("lost:"), std::string::npos);
+
+  // The slow one got what fitted, then nothing until it read; the rest is counted.
+  std::string got;
+  for (int i = 0; i < 200; ++i) {
+    const std::string more = ReadLines(slow.get(), 1);
+    got += more;
+    if (more.empty() || got.find("lost:") != std::string::npos) break;
+  }
+  const size_t lost_at = got.find("lost:");
+  ASSERT_NE(lost_at, std::string::npos) << "no lost notice after " << got.size() << " bytes";
+  const int delivered = static_cast<int>(std::count(got.begin(), got.begin() + lost_at, '\n'));
+  const uint64_t lost = std::stoull(got.substr(lost_at + 5));
+  EXPECT_GT(lost, 0u);
+  EXPECT_EQ(delivered + static_cast<int>(lost), kLines);
+  // It never held much more than the bound: what it got fitted in the backlog and the socket.
+  EXPECT_LT(static_cast<size_t>(delivered) * 1004, ControlServer::kMaxNotificationBacklog * 3);
+  // The notice comes once; later lines follow it.
+  Publish(1, "after");
+  std::string rest = got.substr(lost_at) + ReadLines(slow.get(), 1);
+  EXPECT_EQ(rest, "lost:" + std::to_string(lost) + "\nafter\n");
+}
+
+TEST_F(SubscriptionTest, CountLostTellsSubscribersWithRoomAtOnce) {
+  UniqueFd macs = Subscriber(1);
+  UniqueFd ports = Subscriber(2);
+  server_->CountLost(1, 7);
+  EXPECT_EQ(ReadLines(macs.get(), 1), "lost:7\n");
+  Publish(2, "port");
+  EXPECT_EQ(ReadLines(ports.get(), 1), "port\n");  // not told of another topic's losses
+}
+
 TEST_F(ControlServerTest, RefusesToStartWhenAnotherServerListens) {
   ASSERT_TRUE(server_->Listen(path_).ok());
-  ControlServer second(base_.get(), [](std::string_view) { return std::nullopt; });
+  ControlServer second(base_.get(),
+                       [](std::string_view, ControlServer::ClientId) { return std::nullopt; });
   Status status = second.Listen(path_);
   EXPECT_EQ(status.code(), ErrorCode::kAlreadyExists);
   EXPECT_NE(status.message().find("another switchd is running on " + path_), std::string::npos)
