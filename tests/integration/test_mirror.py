@@ -4,6 +4,7 @@ tcpdump on the mirror destination's namespace sees exactly the mirrored flow and
 the destination goes nowhere. The destination's namespace has no address, so its own stack stays silent and every
 frame tcpdump shows there came from the switch."""
 
+import json
 import os
 import re
 import sys
@@ -202,6 +203,26 @@ class MirrorTest(vlanraw.FramesTestCase):
         # Removing a port removes its mirrors.
         self.ctl_ok("del-port", c)
         self.assertEqual(set(self.mirrors()), {"ok"})
+
+    def test_mirrors_saved_and_restored(self):
+        taps = [harness.tap_name() for _ in range(4)]
+        self.start_daemon(taps)
+        self.ctl_ok("add-mirror", "span-rx", taps[0], taps[3], "rx")
+        self.ctl_ok("add-mirror", "span-both", taps[1], taps[3])
+        want = {m["name"]: (m["source"], m["destination"], m["direction"]) for m in self.ctl_json("show-mirrors")}
+        self.assertEqual(want, {"span-rx": (taps[0], taps[3], "rx"), "span-both": (taps[1], taps[3], "both")})
+        path = os.path.join(self.tmp.name, "saved.json")
+        self.ctl_ok("save", path)
+        with open(path) as f:
+            text = f.read()
+        saved = {m["name"]: (m["source"], m["destination"], m.get("direction", "both"))
+                 for m in json.loads(text).get("mirrors", [])}
+        self.assertEqual(saved, want, text)
+        self.assertEqual(self.daemon.stop(), 0)
+        self.start_daemon(extra_args=["--config", path])
+        got = {m["name"]: (m["source"], m["destination"], m["direction"]) for m in self.ctl_json("show-mirrors")}
+        self.assertEqual(got, want)
+        self.assert_json_port(taps[3], mirror_destination=True)
 
 
 if __name__ == "__main__":

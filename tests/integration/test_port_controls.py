@@ -201,9 +201,13 @@ class PortControlsTest(vlanraw.FramesTestCase):
         self.assertEqual(seen["h2"][bc], [], seen)
         self.assertEqual(len(seen["h3"][bc]), 1, seen)
         self.assertGreaterEqual(s1["isolated_dropped"] - s0["isolated_dropped"], 1, (s0, s1))
-        # Isolation off again: they talk.
+        # Isolation off again: they talk (once their stacks give up the resolutions that failed: the switch now
+        # answers their ARP requests itself, so neither hears the other's).
         self.ctl_ok("set-port", h2.port, "isolated", "off")
+        h1.flush_neigh()
+        h2.flush_neigh()
         self.ping_ok(h1, h2.ip)
+        self.ping_ok(h2, h1.ip)
 
     def test_max_macs(self):
         h = self.switch({"h1": {}, "h2": {}})  # no addresses: the only sources on h1 are the probes ...

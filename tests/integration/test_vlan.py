@@ -137,9 +137,15 @@ class VlanTest(vlanraw.FramesTestCase):
         self.assertEqual(set(entries), set(taps), text)
         for port in taps[:2]:
             self.assertIsInstance(entries[port], dict, "the VLAN setting of %s was not saved:\n%s" % (port, text))
-        self.assertIn("10,20,30-40", json.dumps(entries[taps[1]]), text)
-        self.assertIn("10", json.dumps(entries[taps[0]]), text)
-        self.assertNotIn("trunk", json.dumps(entries[taps[2]]), text)
+        self.assertEqual(entries[taps[0]].get("access"), 10, text)
+        self.assertEqual((entries[taps[1]].get("trunk"), entries[taps[1]].get("native")), ("10,20,30-40", 5), text)
+        for port in (taps[0],):
+            self.assertNotIn("trunk", entries[port], text)
+            self.assertNotIn("native", entries[port], text)
+        self.assertNotIn("access", entries[taps[1]], text)
+        if isinstance(entries[taps[2]], dict):  # the default is left out
+            for key in ("access", "trunk", "native"):
+                self.assertNotIn(key, entries[taps[2]], text)
 
         self.assertEqual(self.daemon.stop(), 0)
         self.start_daemon(extra_args=["--config", path])
