@@ -444,11 +444,6 @@ Status Daemon::OpenVmPort(Port& port) {
   port.owns_interface = *created;
   Result<LinkState> link = netlink_->GetLink(port.name);
   if (!link.ok()) return link.status();
-  port.ifindex = link->ifindex;
-  if (Status set = netlink_->SetLinkAttributes(link->ifindex, port.link.mtu, port.link.mac);
-      !set.ok()) {
-    return Status(set.code(), "port '" + port.name + "': " + set.message());
-  }
   // The host's own IPv6 stack would otherwise give the TAP a link-local address and talk to the
   // guest past the switch (router solicitations, MLD reports). Best effort.
   if (port.owns_interface) {
@@ -458,15 +453,7 @@ Status Daemon::OpenVmPort(Port& port) {
       std::fclose(f);
     }
   }
-  if (Status up = netlink_->SetLinkUp(link->ifindex); !up.ok()) return up;
-  Result<LinkState> now = netlink_->GetLink(port.name);
-  port.up = now.ok() && LinkUp(/*packet_port=*/true, now->flags);
-  port.mac = port.link.mac ? port.link.mac : link->mac;
-  Result<PacketSocket> packet = PacketSocket::Open(link->ifindex, port.name);
-  if (!packet.ok()) return packet.status();
-  port.packet.emplace(std::move(*packet));
-  if (!packet_batch_) packet_batch_ = std::make_unique<PacketBatch>(kReadBatch);
-  return Status::Ok();
+  return OpenKernelSide(port, *link);
 }
 
 Status Daemon::OpenAttachPort(Port& port) {
@@ -484,16 +471,20 @@ Status Daemon::OpenAttachPort(Port& port) {
                                    "' already");
     }
   }
-  port.ifindex = link->ifindex;
-  if (Status set = netlink_->SetLinkAttributes(link->ifindex, port.link.mtu, port.link.mac);
+  return OpenKernelSide(port, *link);
+}
+
+Status Daemon::OpenKernelSide(Port& port, const LinkState& link) {
+  port.ifindex = link.ifindex;
+  if (Status set = netlink_->SetLinkAttributes(link.ifindex, port.link.mtu, port.link.mac);
       !set.ok()) {
     return Status(set.code(), "port '" + port.name + "': " + set.message());
   }
-  if (Status up = netlink_->SetLinkUp(link->ifindex); !up.ok()) return up;
+  if (Status up = netlink_->SetLinkUp(link.ifindex); !up.ok()) return up;
   Result<LinkState> now = netlink_->GetLink(port.name);
   port.up = now.ok() && LinkUp(/*packet_port=*/true, now->flags);
-  port.mac = port.link.mac ? port.link.mac : link->mac;
-  Result<PacketSocket> packet = PacketSocket::Open(link->ifindex, port.name);
+  port.mac = port.link.mac ? port.link.mac : link.mac;
+  Result<PacketSocket> packet = PacketSocket::Open(link.ifindex, port.name);
   if (!packet.ok()) return packet.status();
   port.packet.emplace(std::move(*packet));
   if (!packet_batch_) packet_batch_ = std::make_unique<PacketBatch>(kReadBatch);

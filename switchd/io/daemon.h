@@ -133,6 +133,8 @@ class Daemon final : public PortBackend,
   Status OpenTapPort(Port& port, bool offloads);
   Status OpenVmPort(Port& port);
   Status OpenAttachPort(Port& port);
+  // A vm or attach port's common part: the interface's MTU and MAC, link up, the packet socket.
+  Status OpenKernelSide(Port& port, const LinkState& link);
   // Moves a tap port's TAP into its namespace (created if asked and missing), brings it up there
   // and gives it its address.
   Status MoveIntoNamespace(Port& port);
