@@ -405,9 +405,15 @@ class KernelInteropTest(VxlanTestCase):
 
         # TCP both ways across the tunnel, checked end to end: A1's TAP hands over GSO frames with partial
         # checksums, which must be segmented and finished before they are encapsulated.
+        self.assertEqual(test_offload.ethtool_features(a1).get("tcp-segmentation-offload"), "on")
+        frames = self.ctl_json("show-stats", socket_path=self.sock)["frames"]
         self.transfer(a1, b1)
         self.transfer(b1, a2)
         self.transfer(a2, b1)
+        after = self.ctl_json("show-stats", socket_path=self.sock)["frames"]
+        self.assertGreater(after["gso_segmented"], frames["gso_segmented"],
+                           "A1's TSO frames reached the tunnel without being segmented by the switch: %r" % after)
+        self.assertEqual(after["offload_dropped"], frames["offload_dropped"], after)
         c = self.counters(self.sock, "vx42")
         self.assertGreater(c["encapsulated"], TRANSFER_SIZE // 1500, c)
         self.assertGreater(c["decapsulated"], TRANSFER_SIZE // 1500, c)
