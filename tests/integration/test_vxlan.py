@@ -57,6 +57,20 @@ for payload in sys.argv[4:]:
     time.sleep(0.01)
 """
 
+# Sends one UDP payload (hex) to DST:PORT from COUNT spoofed source addresses 198.19.8.1, 198.19.8.2, ...
+# (a raw IPv4 socket; the kernel fills in the IP checksum, the UDP checksum is 0: none).
+# argv: destination address, destination port, count, payload.
+SPOOFER = r"""
+import socket, struct, sys
+dst, port, count, payload = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), bytes.fromhex(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for i in range(count):
+    src = socket.inet_aton("198.19.%d.%d" % (8 + i // 250, 1 + i % 250))
+    udp = struct.pack("!HHHH", 40000, port, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i & 0xffff, 0, 64, 17, 0, src, socket.inet_aton(dst))
+    s.sendto(ip + udp, (dst, 0))
+"""
+
 
 def mac_bytes(text):
     return bytes(int(x, 16) for x in text.split(":"))
@@ -346,11 +360,11 @@ class VxlanToolingTest(VxlanTestCase):
 class KernelInteropTest(VxlanTestCase):
     """switchd <-> the Linux kernel's vxlan device, the interop every user of a mixed network relies on."""
 
-    def build(self, underlay_mtu=1500, host_mtu=1500 - OVERHEAD, learning=True):
+    def build(self, underlay_mtu=1500, host_mtu=1500 - OVERHEAD, learning=True, vxlan_options=()):
         self.host_a, self.host_b = self.new_ns(), self.new_ns()
         self.ua, self.ub = self.underlay_pair(self.host_a, U1, self.host_b, U2, mtu=underlay_mtu)
         self.sock = self.start_switchd_in(self.host_a)
-        self.add_vxlan(self.sock, "vx42", U1, [U2])
+        self.add_vxlan(self.sock, "vx42", U1, [U2], *vxlan_options)
         self.a1 = self.local_host(self.sock, 1, mtu=host_mtu)
         self.a2 = self.local_host(self.sock, 2, mtu=host_mtu)
         self.b1 = self.kernel_vtep(self.host_b, self.ub, U2, [U1], 3, mtu=host_mtu, learning=learning)
@@ -507,8 +521,9 @@ class KernelInteropTest(VxlanTestCase):
             self.settle()
         finally:
             lines = packets(capture.stop())
+        # (decapsulated counts are lower bounds: B1's kernel may send an IGMP report of its own meanwhile)
         d = self.delta(before, self.counters(self.sock, "vx42"))
-        self.assertEqual(d["decapsulated"], 1, d)
+        self.assertGreaterEqual(d["decapsulated"], 1, d)
         self.assertEqual(d["malformed"], len(vxlan_only) + len(runts) - self.delta_malformed(stats_before), d)
         self.assertGreaterEqual(d["malformed"], len(vxlan_only), d)
         self.assertEqual(d["unknown_source"], 0, d)
@@ -531,7 +546,7 @@ class KernelInteropTest(VxlanTestCase):
         finally:
             lines = packets(capture.stop())
         d = self.delta(before, self.counters(self.sock, "vx42"))
-        self.assertEqual((d["unknown_source"], d["decapsulated"]), (1, 0), d)
+        self.assertEqual(d["unknown_source"], 1, d)
         self.assertEqual(lines, [], "a packet from a non-remote got through")
         self.assertEqual(self.macs_on(self.sock, mac=stranger), [])
 
@@ -548,7 +563,8 @@ class KernelInteropTest(VxlanTestCase):
         finally:
             lines = packets(capture.stop())
         c = self.counters(self.sock, "vx42")
-        self.assertEqual((c["unknown_source"], c["decapsulated"]), (0, 1), c)
+        self.assertEqual(c["unknown_source"], 0, c)
+        self.assertGreaterEqual(c["decapsulated"], 1, c)
         self.assertEqual(len([l for l in lines if stranger in l]), 1, lines)
         self.assertEqual([e.get("remote") for e in self.macs_on(self.sock, mac=stranger)], [STRANGER])
         back = harness.Capture(self.host_b, self.ub, "udp dst port %d and dst host %s" % (DSTPORT, STRANGER))
@@ -560,6 +576,41 @@ class KernelInteropTest(VxlanTestCase):
             lines = packets(back.stop())
         self.assertEqual(len(lines), 3, "unicast to a MAC learned behind %s should go there:\n%s"
                          % (STRANGER, "\n".join(lines)))
+        self.pings([(a1, b1), (b1, a1)], count=2)
+
+    def test_learn_remotes_takes_only_well_formed_packets_and_stays_bounded(self):
+        self.build(vxlan_options=["--learn-remotes"])
+        a1, b1 = self.a1, self.b1
+        self.pings([(a1, b1)], count=2)
+        harness.ip("-n", self.host_b, "addr", "add", "%s/24" % STRANGER, "dev", self.ub)
+
+        # Garbage from an unknown address is malformed, not a new remote.
+        before = self.counters(self.sock, "vx42")
+        garbage = [b"\x00\x01", vxlan_header(vni=VNI + 1) + probe_frame("02:00:00:00:0b:ad")]
+        self.udp_send(self.host_b, STRANGER, garbage)
+        time.sleep(0.3)
+        d = self.delta(before, self.counters(self.sock, "vx42"))
+        self.assertEqual(d["malformed"] + d["unknown_source"], 2, d)
+        self.assertEqual(self.macs_on(self.sock, mac="02:00:00:00:0b:ad"), [])
+        self.assertEqual(self.vxlan(self.sock, "vx42").get("remotes"), [U2],
+                         "a malformed packet from %s made it a remote" % STRANGER)
+
+        # Well-formed packets from SPRAY spoofed sources (anyone on the underlay can send them): the switch's
+        # memory and its head-end replication stay bounded. hostA has a route to them, so that sends to them
+        # would succeed (and count) if they became flood targets.
+        spray = 2000
+        harness.ip("-n", self.host_a, "route", "add", "198.19.8.0/21", "dev", self.ua)
+        harness.ns_exec(self.host_b, "python3", "-c", SPOOFER, U1, str(DSTPORT), str(spray),
+                        (vxlan_header() + probe_frame("02:00:00:00:0b:0f")).hex(), timeout=30, check=True)
+        time.sleep(0.5)
+        remotes = self.vxlan(self.sock, "vx42").get("remotes")
+        self.assertLess(len(remotes), spray, "every spoofed source became a remote (%d remotes)" % len(remotes))
+        before = self.counters(self.sock, "vx42")
+        self.flood_from(a1, 1)
+        time.sleep(0.3)
+        d = self.delta(before, self.counters(self.sock, "vx42"))
+        self.assertLess(d["encapsulated"], spray, "one broadcast from A1 went out %d times" % d["encapsulated"])
+        self.assertTrue(self.daemon_alive())
         self.pings([(a1, b1), (b1, a1)], count=2)
 
     def delta_malformed(self, stats_before):
@@ -599,8 +650,9 @@ class RuntimeRemotesTest(VxlanTestCase):
         shown = [p for p in self.ctl_json("show-config", socket_path=sock_b)["ports"]
                  if isinstance(p, dict) and p.get("name") == "vx42"]
         self.assertEqual(len(shown), 1, shown)
+        defaults = {"dstport": DSTPORT, "learn_remotes": False}  # show-config leaves defaults out
         for key, value in config["ports"][1].items():
-            self.assertEqual(shown[0].get(key), value, "show-config: %r" % shown[0])
+            self.assertEqual(shown[0].get(key, defaults.get(key)), value, "show-config: %r" % shown[0])
 
         # hostC: the kernel, flooding to both switchd hosts.
         c1 = self.kernel_vtep(host_c, uc, U3, [U1, U2], 3, mtu=mtu)
@@ -698,6 +750,30 @@ class VxlanControlTest(VxlanTestCase):
         self.assertEqual(sorted(p["name"] for p in self.ctl_json("show-ports", socket_path=sock)), [a1.port])
         self.ctl_ok(*base, socket_path=sock)
         self.assertEqual(self.vxlan(sock, "vx42").get("remotes"), [U2])
+
+    def test_addresses_that_cannot_work_are_refused(self):
+        host_a, host_b = self.new_ns(), self.new_ns()
+        self.underlay_pair(host_a, U1, host_b, U2)
+        sock = self.start_switchd_in(host_a)
+        refused = {
+            "its own local address as a remote (a loop to itself)": ("--local", U1, "--remote", U1),
+            "the broadcast address as a remote": ("--local", U1, "--remote", "255.255.255.255"),
+            "a multicast address as the local address": ("--local", "224.0.0.1", "--remote", U2),
+        }
+        for what, args in refused.items():
+            rc, out, err = self.ctl("add-vxlan", "vxq", "--vni", VNI, *args, socket_path=sock)
+            self.assertEqual(rc, 1, "%s: expected status 1, got %d\nstdout: %s\nstderr: %s" % (what, rc, out, err))
+            self.assertEqual(len(err.strip().splitlines()), 1, err)
+        rc, out, err = self.ctl("add-vxlan", "vxq", "--vni", VNI, "--local", U1, "--remote", "0.0.0.0",
+                                socket_path=sock)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("0.0.0.0", err, "the error should quote the bad remote")
+        self.assertEqual(self.ctl_json("show-ports", socket_path=sock), [])
+        self.ctl_ok("add-vxlan", "vxq", "--vni", VNI, "--local", U1, "--remote", U2, socket_path=sock)
+        for bad in (U1, "255.255.255.255"):
+            rc, out, err = self.ctl("add-remote", "vxq", bad, socket_path=sock)
+            self.assertEqual(rc, 1, "add-remote %s: %s%s" % (bad, out, err))
+        self.assertEqual(self.vxlan(sock, "vxq").get("remotes"), [U2])
 
 
 if __name__ == "__main__":
