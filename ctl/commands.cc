@@ -117,6 +117,29 @@ const std::vector<CommandSpec>& Table() {
        {{"SECONDS", "seconds", ValueType::kAgingTime, false, "1..1000000 (default 300)"}},
        {},
        RenderAging},
+      {"add-vxlan",
+       "add a VXLAN port (RFC 7348) to remote VTEPs: kernel vxlan devices or other switches",
+       {{"NAME", "name", ValueType::kString, false, "port name, 1-15 characters"}},
+       {{"--vni", "N", "vni", ValueType::kVni, "VXLAN network identifier, 1..16777215"},
+        {"--local", "IP", "local", ValueType::kIp, "this host's underlay address"},
+        {"--remote", "IP", "remotes", ValueType::kIp,
+         "a remote VTEP's underlay address (repeat for several)", true},
+        {"--dstport", "PORT", "dstport", ValueType::kUdpPort, "UDP port (default 4789)"},
+        {"--learn-remotes", "", "learn_remotes", ValueType::kFlag,
+         "take packets from unknown VTEPs, adding them as remotes"}},
+       RenderPort},
+      {"add-remote",
+       "add a remote VTEP to a VXLAN port",
+       {{"PORT", "port", ValueType::kString, false, "the VXLAN port"},
+        {"IP", "ip", ValueType::kIp, false, "the remote's underlay address"}},
+       {},
+       RenderEmpty},
+      {"del-remote",
+       "remove a remote VTEP from a VXLAN port",
+       {{"PORT", "port", ValueType::kString, false, "the VXLAN port"},
+        {"IP", "ip", ValueType::kIp, false, "the remote's underlay address"}},
+       {},
+       RenderEmpty},
       {"add-mirror",
        "copy SRC_PORT's frames out of DEST_PORT, which then carries only copies",
        {{"NAME", "name", ValueType::kString, false, "the mirror's name"},
@@ -272,7 +295,8 @@ std::string Usage(const CommandSpec& command) {
   for (const OptionSpec& option : command.options) {
     usage += option.type == ValueType::kFlag
                  ? " [" + std::string(option.flag) + "]"
-                 : " [" + std::string(option.flag) + " " + std::string(option.metavar) + "]";
+                 : " [" + std::string(option.flag) + " " + std::string(option.metavar) + "]" +
+                       (option.repeated ? "..." : "");
   }
   if (!command.settings.empty()) usage += " SETTING VALUE...";
   return usage;
@@ -377,6 +401,14 @@ std::variant<json, CtlError> ParseValue(ValueType type, std::string_view text) {
     case ValueType::kOutputFile:
       if (!text.empty()) return json(std::string(text));
       return CtlError{ExitCode::kFailure, "empty file name (expected a path, or - for stdout)"};
+    case ValueType::kVni:
+      if (auto n = ParseUnsigned(text, 16777215); n && *n >= 1) return json(*n);
+      return CtlError{ExitCode::kFailure,
+                      "invalid VNI " + Quote(text) + " (expected an integer 1..16777215)"};
+    case ValueType::kUdpPort:
+      if (auto n = ParseUnsigned(text, 65535); n && *n >= 1) return json(*n);
+      return CtlError{ExitCode::kFailure,
+                      "invalid UDP port " + Quote(text) + " (expected an integer 1..65535)"};
     case ValueType::kFrameCount:
       if (auto n = ParseUnsigned(text, 1000000000); n && *n >= 1) return json(*n);
       return CtlError{ExitCode::kFailure, "invalid frame count " + Quote(text) +
@@ -482,7 +514,7 @@ std::variant<CommandLine, CtlError> ParseCommandLine(std::span<const std::string
                                "unknown option " + Quote(arg) + " for " + Quote(command->name));
     }
     for (const auto& [given, value] : option_values) {
-      if (given == option) {
+      if (given == option && !option->repeated) {
         return CommandUsageError(*command, "option " + Quote(flag) + " given twice");
       }
     }
@@ -570,7 +602,12 @@ std::variant<CommandLine, CtlError> ParseCommandLine(std::span<const std::string
   for (const auto& [option, text] : option_values) {
     auto value = ParseValue(option->type, text);
     if (auto* error = std::get_if<CtlError>(&value)) return std::move(*error);
-    line.params[std::string(option->param)] = std::move(std::get<json>(value));
+    json& param = line.params[std::string(option->param)];
+    if (option->repeated) {
+      param.push_back(std::move(std::get<json>(value)));
+    } else {
+      param = std::move(std::get<json>(value));
+    }
   }
 
   for (const auto& [setting, text] : setting_values) {

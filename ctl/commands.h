@@ -47,6 +47,8 @@ enum class ValueType {
   kOutputFile,  // a file switchctl writes the result to ("-": standard output); not sent
   kVlanList,    // "10,20,30-40", sent in canonical form
   kDirection,   // rx, tx or both
+  kVni,         // integer 1..16777215
+  kUdpPort,     // integer 1..65535
   kFrameCount,  // integer 1..1000000000
   kDuration,    // integer seconds 1..86400
   kPath,        // a file path, sent absolute (the daemon's working directory is not the caller's)
@@ -71,6 +73,8 @@ struct OptionSpec {
   std::string_view param;
   ValueType type = ValueType::kString;
   std::string_view help;
+  // May be given several times; the values go as a list (--remote A --remote B).
+  bool repeated = false;
 };
 
 // Renders a successful result as text ("" prints nothing).

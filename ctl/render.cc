@@ -280,7 +280,19 @@ std::string RenderMirror(const json& result) {
   return RenderMirrors(json::array({result}));
 }
 
-std::string RenderMacs(const json& result) { return RenderTable(kMacColumns, result); }
+std::string RenderMacs(const json& result) {
+  // The REMOTE column only where some MAC is behind a VXLAN port.
+  const bool remotes =
+      result.is_array() && std::any_of(result.begin(), result.end(), [](const json& e) {
+        return e.is_object() && e.contains("remote");
+      });
+  if (!remotes) return RenderTable(kMacColumns, result);
+  static constexpr std::array kColumns = {
+      Column{"PORT", "port"}, Column{"VLAN", "vlan", Align::kRight}, Column{"MAC", "mac"},
+      Column{"TYPE", "type"}, Column{"AGE", "age", Align::kRight},   Column{"REMOTE", "remote"},
+  };
+  return RenderTable(kColumns, result);
+}
 
 std::string RenderArp(const json& result) { return RenderTable(kArpColumns, result); }
 

@@ -47,12 +47,14 @@ Result<PortRequest> ParsePortEntry(const json& entry, size_t i) {
                key == "mcast_flood" || key == "isolated") {
       port.settings[key] = value;  // checked by set-port (ValidateConfig)
     } else if (key == "netns" || key == "create_netns" || key == "address" || key == "mtu" ||
-               key == "mac") {
+               key == "mac" || key == "vni" || key == "local" || key == "remotes" ||
+               key == "dstport" || key == "learn_remotes") {
       port.link[key] = value;  // checked by add-port (ValidateConfig)
     } else {
       return Status::InvalidArgument("config: unknown key '" + key + "' in " + where +
                                      " (expected name, kind, offload, netns, create_netns, "
-                                     "address, mtu, mac, max_macs, storm_limit, access, trunk, "
+                                     "address, mtu, mac, vni, local, remotes, dstport, "
+                                     "learn_remotes, max_macs, storm_limit, access, trunk, "
                                      "native, learning, flood, bcast_flood, mcast_flood, "
                                      "isolated)");
     }

@@ -1,5 +1,7 @@
 #include "switchd/control/methods.h"
 
+#include "switchd/core/vxlan.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -16,7 +18,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kPortKinds[] = {"tap", "vm", "attach"};
+constexpr std::string_view kPortKinds[] = {"tap", "vm", "attach", "vxlan"};
 constexpr size_t kMaxPortNameSize = 15;  // IFNAMSIZ - 1
 constexpr int64_t kMaxAgingSeconds = 1000000;
 constexpr int64_t kMaxPortMacs = 1 << 24;
@@ -27,33 +29,38 @@ constexpr int64_t kMaxMtu = 65535;
 // What a parameter holds; each type fills one field of Args, so a method has at most one
 // parameter of each type.
 enum class ParamType {
-  kMac,          // Args::mac
-  kUnicastMac,   // Args::mac, multicast (and broadcast) refused
-  kIp,           // Args::ip
-  kVlan,         // Args::vlan
-  kPort,         // Args::port: the name of an existing port
-  kNewPort,      // Args::new_port: a name for a port to create
-  kPortKind,     // Args::port_kind
-  kSeconds,      // Args::seconds
-  kOffload,      // Args::offload: true or false
-  kMaxMacs,      // Args::max_macs: 0..16777216 (0: no limit of the port's own)
-  kStormLimit,   // Args::storm_limit: frames per second, 0..100000000 (0: off)
-  kNetns,        // Args::link.netns: a network namespace name
-  kCreateNetns,  // Args::link.create_netns: true or false
-  kCidr,         // Args::link.address: an IPv4 or IPv6 address with a prefix length
-  kMtu,          // Args::link.mtu: 68..65535
-  kLinkMac,      // Args::link.mac: a unicast MAC for the port's interface
-  kAccessVlan,   // Args::access: a VLAN 1..4094
-  kVlanList,     // Args::trunk: "10,20,30-40" (or a list of VLAN numbers)
-  kNativeVlan,   // Args::native: a VLAN 1..4094
-  kSwitch,       // Args::switches[name]: true or false (learning, flood, ... isolated)
-  kDestPort,     // Args::destination: the name of an existing port
-  kMirrorName,   // Args::name: a mirror's name
-  kDirection,    // Args::direction: "rx", "tx" or "both"
-  kEvents,       // Args::events: a list of event kinds and groups (events.h)
-  kFilePath,     // Args::file: an absolute path
-  kFrameCount,   // Args::count: 1..1000000000
-  kDuration,     // Args::duration: seconds, 1..86400
+  kMac,           // Args::mac
+  kUnicastMac,    // Args::mac, multicast (and broadcast) refused
+  kIp,            // Args::ip
+  kVlan,          // Args::vlan
+  kPort,          // Args::port: the name of an existing port
+  kNewPort,       // Args::new_port: a name for a port to create
+  kPortKind,      // Args::port_kind
+  kSeconds,       // Args::seconds
+  kOffload,       // Args::offload: true or false
+  kMaxMacs,       // Args::max_macs: 0..16777216 (0: no limit of the port's own)
+  kStormLimit,    // Args::storm_limit: frames per second, 0..100000000 (0: off)
+  kNetns,         // Args::link.netns: a network namespace name
+  kCreateNetns,   // Args::link.create_netns: true or false
+  kCidr,          // Args::link.address: an IPv4 or IPv6 address with a prefix length
+  kMtu,           // Args::link.mtu: 68..65535
+  kLinkMac,       // Args::link.mac: a unicast MAC for the port's interface
+  kAccessVlan,    // Args::access: a VLAN 1..4094
+  kVlanList,      // Args::trunk: "10,20,30-40" (or a list of VLAN numbers)
+  kNativeVlan,    // Args::native: a VLAN 1..4094
+  kSwitch,        // Args::switches[name]: true or false (learning, flood, ... isolated)
+  kDestPort,      // Args::destination: the name of an existing port
+  kMirrorName,    // Args::name: a mirror's name
+  kDirection,     // Args::direction: "rx", "tx" or "both"
+  kEvents,        // Args::events: a list of event kinds and groups (events.h)
+  kFilePath,      // Args::file: an absolute path
+  kFrameCount,    // Args::count: 1..1000000000
+  kDuration,      // Args::duration: seconds, 1..86400
+  kVni,           // Args::vxlan.vni: 1..16777215
+  kLocalIp,       // Args::vxlan.local: an IPv4 address
+  kRemoteList,    // Args::vxlan.remotes: IPv4 addresses (a list, or one string)
+  kUdpPort,       // Args::vxlan.dstport: 1..65535
+  kLearnRemotes,  // Args::vxlan.learn_remotes: true or false
 };
 
 // The on/off port settings, by param name, in the order show-ports lists them.
@@ -100,6 +107,7 @@ struct Args {
   std::string file;
   uint64_t count = 0;
   uint64_t duration = 0;
+  std::optional<VxlanOptions> vxlan;  // set when any VXLAN param was given
 };
 
 struct Context {
@@ -410,6 +418,62 @@ Status ParseParam(const ParamSpec& spec, const json& value, const Datapath& data
       }
       return Status::Ok();
     }
+    case ParamType::kVni: {
+      const std::optional<int64_t> n = AsInteger(value);
+      if (!n || *n < 1 || *n > kMaxVni) {
+        return Status::InvalidArgument("invalid VNI " + Describe(value) +
+                                       " (expected an integer 1..16777215)");
+      }
+      args.vxlan.emplace(args.vxlan.value_or(VxlanOptions{})).vni = static_cast<uint32_t>(*n);
+      return Status::Ok();
+    }
+    case ParamType::kLocalIp: {
+      const std::string* text = AsString(value);
+      const std::optional<Ipv4Address> ip = text ? Ipv4Address::Parse(*text) : std::nullopt;
+      if (!ip || ip->IsZero()) {
+        return Status::InvalidArgument("invalid local address " + Describe(value) +
+                                       " (expected the IPv4 address of this host, a.b.c.d)");
+      }
+      args.vxlan.emplace(args.vxlan.value_or(VxlanOptions{})).local = *ip;
+      return Status::Ok();
+    }
+    case ParamType::kRemoteList: {
+      std::vector<Ipv4Address> remotes;
+      const json list = value.is_string() ? json::array({value}) : value;
+      bool ok = list.is_array();
+      for (const json& item : ok ? list : json::array()) {
+        const std::string* text = AsString(item);
+        const std::optional<Ipv4Address> ip = text ? Ipv4Address::Parse(*text) : std::nullopt;
+        if (!ip || ip->IsZero()) {
+          ok = false;
+          break;
+        }
+        if (std::find(remotes.begin(), remotes.end(), *ip) == remotes.end()) remotes.push_back(*ip);
+      }
+      if (!ok) {
+        return Status::InvalidArgument("invalid remotes " + Describe(value) +
+                                       " (expected a list of IPv4 addresses)");
+      }
+      args.vxlan.emplace(args.vxlan.value_or(VxlanOptions{})).remotes = std::move(remotes);
+      return Status::Ok();
+    }
+    case ParamType::kUdpPort: {
+      const std::optional<int64_t> n = AsInteger(value);
+      if (!n || *n < 1 || *n > 65535) {
+        return Status::InvalidArgument("invalid UDP port " + Describe(value) +
+                                       " (expected an integer 1..65535)");
+      }
+      args.vxlan.emplace(args.vxlan.value_or(VxlanOptions{})).dstport = static_cast<uint16_t>(*n);
+      return Status::Ok();
+    }
+    case ParamType::kLearnRemotes: {
+      if (!value.is_boolean()) {
+        return Status::InvalidArgument("invalid learn_remotes setting " + Describe(value) +
+                                       " (expected true or false)");
+      }
+      args.vxlan.emplace(args.vxlan.value_or(VxlanOptions{})).learn_remotes = value.get<bool>();
+      return Status::Ok();
+    }
     case ParamType::kFilePath: {
       const std::string* path = AsString(value);
       if (!path || path->empty() || path->front() != '/' || path->size() > 4096 ||
@@ -523,6 +587,17 @@ json PortNameOrNull(const Datapath& datapath, PortId port) {
   return datapath.port_name(port);
 }
 
+// A VXLAN port's tunnel, as show-ports and show-config report it.
+json VxlanJson(const VxlanOptions& vxlan) {
+  json remotes = json::array();
+  for (Ipv4Address remote : vxlan.remotes) remotes.push_back(remote.ToString());
+  return json{{"vni", vxlan.vni},
+              {"local", vxlan.local.ToString()},
+              {"dstport", vxlan.dstport},
+              {"remotes", std::move(remotes)},
+              {"learn_remotes", vxlan.learn_remotes}};
+}
+
 // A port's VLAN setting as show-ports reports it.
 void AddVlanJson(const PortVlan& vlan, json& out) {
   const bool access = vlan.mode == VlanMode::kAccess;
@@ -563,6 +638,11 @@ json PortJson(const Context& ctx, const PortInfo& port) {
     result[std::string(kSwitchNames[i])] = SwitchOf(port.settings, i);
   }
   result["mirror_destination"] = port.mirror_destination;
+  if (const std::optional<VxlanOptions>& vxlan = details.link.vxlan) {
+    json tunnel = VxlanJson(*vxlan);
+    if (details.counters.is_object()) tunnel.update(details.counters);
+    result["vxlan"] = std::move(tunnel);
+  }
   return result;
 }
 
@@ -572,7 +652,8 @@ json ParamsHelp(const MethodSpec& method) {
       "port kind",     "seconds",     "boolean", "MAC limit",   "storm limit", "namespace name",
       "boolean",       "CIDR",        "MTU",     "unicast MAC", "VLAN",        "VLAN list",
       "VLAN",          "boolean",     "port",    "mirror name", "direction",   "event list",
-      "absolute path", "frame count", "seconds"};
+      "absolute path", "frame count", "seconds", "VNI",         "IPv4",        "IPv4 list",
+      "UDP port",      "boolean"};
   json params = json::array();
   for (const ParamSpec& param : method.params) {
     params.push_back({{"name", param.name},
@@ -599,6 +680,11 @@ Result<json> ShowMacs(const Context& ctx) {
   std::sort(entries.begin(), entries.end(), [](const MacEntry& a, const MacEntry& b) {
     return std::tuple(ToIndex(a.port), a.vlan, a.mac) < std::tuple(ToIndex(b.port), b.vlan, b.mac);
   });
+  std::vector<bool> vxlan_ports;  // by port index: asked of the backend once per port
+  for (const PortInfo& port : ctx.datapath.Ports()) {
+    if (vxlan_ports.size() <= ToIndex(port.id)) vxlan_ports.resize(ToIndex(port.id) + 1);
+    vxlan_ports[ToIndex(port.id)] = ctx.backend.Describe(port.id).link.vxlan.has_value();
+  }
   json macs = json::array();
   for (const MacEntry& e : entries) {
     macs.push_back({{"mac", e.mac.ToString()},
@@ -607,6 +693,11 @@ Result<json> ShowMacs(const Context& ctx) {
                     {"type", e.is_static ? "static" : "dynamic"},
                     {"age", AgeSeconds(ctx.now, e.last_seen)},
                     {"moves", e.moves}});
+    // A MAC behind a VXLAN port: the remote VTEP it is behind.
+    if (ToIndex(e.port) < vxlan_ports.size() && vxlan_ports[ToIndex(e.port)]) {
+      const std::optional<Ipv4Address> remote = ctx.backend.RemoteOf(e.port, e.mac);
+      macs.back()["remote"] = remote ? json(remote->ToString()) : json(nullptr);
+    }
   }
   return macs;
 }
@@ -705,6 +796,21 @@ Result<json> AddPort(const Context& ctx) {
         (kind == "attach" ? "an " : "a ") + kind + " port's interface stays where it is: " +
         (kind == "vm" ? "its far side is the hypervisor's" : "it is someone else's") + ")");
   }
+  if (kind == "vxlan") {
+    if (!ctx.args.vxlan || ctx.args.vxlan->vni == 0 || ctx.args.vxlan->local.IsZero()) {
+      return Status::InvalidArgument(
+          "a vxlan port needs vni and local (add-vxlan NAME --vni N "
+          "--local IP --remote IP)");
+    }
+    if (link.netns || link.address || link.mtu || link.mac) {
+      return Status::InvalidArgument(
+          "netns, address, mtu and mac do not apply to vxlan ports (they have no interface)");
+    }
+  } else if (ctx.args.vxlan) {
+    return Status::InvalidArgument(
+        "vni, local, remotes, dstport and learn_remotes apply to "
+        "vxlan ports only (add-vxlan)");
+  }
   if (link.create_netns && !link.netns) {
     return Status::InvalidArgument("create_netns needs netns (the namespace to create)");
   }
@@ -713,13 +819,37 @@ Result<json> AddPort(const Context& ctx) {
         "offload off applies to tap ports only (the kernel finishes offloaded frames for " + kind +
         " ports)");
   }
+  LinkOptions with_tunnel = link;
+  with_tunnel.vxlan = ctx.args.vxlan;
+  // A tunnel takes complete frames: the datapath segments and checksums GSO frames for it.
+  const bool offloads = kind == "vxlan" ? false : ctx.args.offload;
   Result<PortId> id =
-      ctx.backend.AddPort(name, kind, PortOptions{.offloads = ctx.args.offload}, link);
+      ctx.backend.AddPort(name, kind, PortOptions{.offloads = offloads}, with_tunnel);
   if (!id.ok()) return id.status();
   for (const PortInfo& port : ctx.datapath.Ports()) {
     if (port.id == *id) return PortJson(ctx, port);
   }
   return Status::Internal("port " + QuoteInput(name) + " was added but is not in the datapath");
+}
+
+Result<json> AddVxlan(const Context& ctx) {
+  Args args = ctx.args;
+  args.port_kind = "vxlan";
+  return AddPort(Context{ctx.datapath, ctx.backend, ctx.now, args, ctx.session});
+}
+
+Result<json> AddRemote(const Context& ctx) {
+  if (Status status = ctx.backend.AddRemote(*ctx.args.port, *ctx.args.ip); !status.ok()) {
+    return status;
+  }
+  return json::object();
+}
+
+Result<json> DelRemote(const Context& ctx) {
+  if (Status status = ctx.backend.DelRemote(*ctx.args.port, *ctx.args.ip); !status.ok()) {
+    return status;
+  }
+  return json::object();
 }
 
 Result<json> SetPort(const Context& ctx) {
@@ -848,13 +978,19 @@ Result<json> SetAging(const Context& ctx) {
 json PortConfigJson(const Context& ctx, const PortInfo& port) {
   const PortDetails details = ctx.backend.Describe(port.id);
   json entry = {{"name", port.name}, {"kind", details.kind}};
-  if (!port.offloads) entry["offload"] = false;
+  if (!port.offloads && details.kind == "tap") entry["offload"] = false;
   const LinkOptions& link = details.link;
   if (link.netns) entry["netns"] = *link.netns;
   if (link.create_netns) entry["create_netns"] = true;
   if (link.address) entry["address"] = *link.address;
   if (link.mtu) entry["mtu"] = *link.mtu;
   if (link.mac) entry["mac"] = link.mac->ToString();
+  if (link.vxlan) {
+    json tunnel = VxlanJson(*link.vxlan);
+    if (link.vxlan->dstport == kVxlanPort) tunnel.erase("dstport");
+    if (!link.vxlan->learn_remotes) tunnel.erase("learn_remotes");
+    entry.update(tunnel);
+  }
   if (port.settings.max_macs) entry["max_macs"] = port.settings.max_macs;
   if (port.settings.storm_limit) entry["storm_limit"] = port.settings.storm_limit;
   const PortVlan& vlan = port.settings.vlan;
@@ -958,7 +1094,10 @@ const std::vector<MethodSpec>& Methods() {
       {"add-port", "create or attach a port",
        {{"name", kNewPort, kRequired}, {"kind", kPortKind, kOptional}, {"offload", kOffload, kOptional},
         {"netns", kNetns, kOptional}, {"create_netns", kCreateNetns, kOptional},
-        {"address", kCidr, kOptional}, {"mtu", kMtu, kOptional}, {"mac", kLinkMac, kOptional}},
+        {"address", kCidr, kOptional}, {"mtu", kMtu, kOptional}, {"mac", kLinkMac, kOptional},
+        {"vni", kVni, kOptional}, {"local", kLocalIp, kOptional},
+        {"remotes", kRemoteList, kOptional}, {"dstport", kUdpPort, kOptional},
+        {"learn_remotes", kLearnRemotes, kOptional}},
        AddPort},
       {"del-port", "remove a port with its MAC entries",
        {{"name", kPort, kRequired}}, DelPort},
@@ -984,6 +1123,15 @@ const std::vector<MethodSpec>& Methods() {
        {{"ip", kIp, kRequired}, {"vlan", kVlan, kOptional}}, DelArp},
       {"set-aging", "set the aging time of dynamic entries",
        {{"seconds", kSeconds, kRequired}}, SetAging},
+      {"add-vxlan", "add a VXLAN port to remote VTEPs",
+       {{"name", kNewPort, kRequired}, {"vni", kVni, kRequired}, {"local", kLocalIp, kRequired},
+        {"remotes", kRemoteList, kOptional}, {"dstport", kUdpPort, kOptional},
+        {"learn_remotes", kLearnRemotes, kOptional}},
+       AddVxlan},
+      {"add-remote", "add a remote VTEP to a VXLAN port",
+       {{"port", kPort, kRequired}, {"ip", kIp, kRequired}}, AddRemote},
+      {"del-remote", "remove a remote VTEP from a VXLAN port",
+       {{"port", kPort, kRequired}, {"ip", kIp, kRequired}}, DelRemote},
       {"add-mirror", "copy a port's frames to another port",
        {{"name", kMirrorName, kRequired}, {"source", kPort, kRequired},
         {"destination", kDestPort, kRequired}, {"direction", kDirection, kOptional}},

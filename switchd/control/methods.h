@@ -23,6 +23,16 @@
 
 namespace switchd {
 
+// A VXLAN port's tunnel (add-vxlan, or add-port with kind "vxlan").
+struct VxlanOptions {
+  uint32_t vni = 0;
+  Ipv4Address local;
+  uint16_t dstport = 4789;
+  std::vector<Ipv4Address> remotes;
+  bool learn_remotes = false;  // take packets from unknown sources, adding them as remotes
+  bool operator==(const VxlanOptions&) const = default;
+};
+
 // How a port's interface is set up when it is added, beyond what the datapath sees (add-port's
 // netns, create_netns, address, mtu and mac params). Empty: the interface is left as it is.
 struct LinkOptions {
@@ -31,6 +41,7 @@ struct LinkOptions {
   std::optional<std::string> address;  // CIDR, assigned to the interface (inside `netns`)
   std::optional<uint32_t> mtu;
   std::optional<MacAddress> mac;
+  std::optional<VxlanOptions> vxlan;  // kind vxlan only
   bool operator==(const LinkOptions&) const = default;
 };
 
@@ -41,7 +52,8 @@ struct PortDetails {
   std::optional<int> ifindex;     // in switchd's namespace; nullopt once moved elsewhere
   std::optional<MacAddress> mac;  // the interface's MAC, if it could be read
   bool up = false;
-  LinkOptions link;  // as given to add-port (show-config reports it back)
+  LinkOptions link;  // as given to add-port (show-config reports it back; remotes as they are now)
+  nlohmann::json counters = nullptr;  // kind-specific counters (VXLAN), or null
 };
 
 // Implemented by the daemon's I/O layer (real TAPs) and by tests (fakes).
@@ -59,6 +71,21 @@ class PortBackend {
   virtual Status DelPort(PortId port) = 0;
   // The interface state of a registered port; called for every port by show-ports.
   virtual PortDetails Describe(PortId port) const = 0;
+  // VXLAN ports: adds or removes a remote VTEP. kNotFound for a port that is not a VXLAN port
+  // (or a remote it does not have), kAlreadyExists for a remote it has.
+  virtual Status AddRemote(PortId port, Ipv4Address remote) {
+    (void)port, (void)remote;
+    return Status::NotFound("not a VXLAN port");
+  }
+  virtual Status DelRemote(PortId port, Ipv4Address remote) {
+    (void)port, (void)remote;
+    return Status::NotFound("not a VXLAN port");
+  }
+  // The remote VTEP `mac` was last seen behind, for a MAC on a VXLAN port; nullopt otherwise.
+  virtual std::optional<Ipv4Address> RemoteOf(PortId port, MacAddress mac) const {
+    (void)port, (void)mac;
+    return std::nullopt;
+  }
 };
 
 // The client connection a request came on, for the methods that act on it (monitor). The control

@@ -1,8 +1,10 @@
 #include "switchd/io/daemon.h"
 
+#include <arpa/inet.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/fsuid.h>
 #include <sys/uio.h>
@@ -337,6 +339,9 @@ Result<PortId> Daemon::AddPort(std::string_view name, std::string_view kind,
   Status opened;
   if (kind == "tap") {
     opened = OpenTapPort(*port, options.offloads);
+  } else if (kind == "vxlan") {
+    datapath_options.offloads = false;  // the datapath segments GSO frames before encapsulation
+    opened = OpenVxlanPort(*port);
   } else if (kind == "vm" || kind == "attach") {
     // The kernel finishes offloaded frames for a device that cannot take them.
     datapath_options.offloads = true;
@@ -351,15 +356,23 @@ Result<PortId> Daemon::AddPort(std::string_view name, std::string_view kind,
     return id.status();
   }
   port->id = *id;
-  const int fd = port->tap ? port->tap->fd() : port->packet->fd();
-  port->read_event.reset(event_new(base_.get(), fd, EV_READ | EV_PERSIST,
-                                   port->tap ? OnPortReadable : OnPacketReadable, port.get()));
+  const int fd = port->tap      ? port->tap->fd()
+                 : port->tunnel ? port->tunnel->socket.get()
+                                : port->packet->fd();
+  event_callback_fn on_readable = port->tap      ? OnPortReadable
+                                  : port->tunnel ? OnTunnelReadable
+                                                 : OnPacketReadable;
+  port->read_event.reset(event_new(base_.get(), fd, EV_READ | EV_PERSIST, on_readable, port.get()));
   event_add(port->read_event.get(), nullptr);
   size_t slot = ToIndex(*id);
   if (ports_.size() <= slot) ports_.resize(slot + 1);
-  std::string where = port->ifindex ? "ifindex " + std::to_string(*port->ifindex)
-                                    : "namespace " + port->link.netns.value_or("?");
-  const char* origin = port->tap ? (port->tap->created() ? "new TAP" : "existing TAP")
+  std::string where = port->tunnel ? "VNI " + std::to_string(port->tunnel->options.vni) + " from " +
+                                         port->tunnel->options.local.ToString() + ":" +
+                                         std::to_string(port->tunnel->options.dstport)
+                      : port->ifindex ? "ifindex " + std::to_string(*port->ifindex)
+                                      : "namespace " + port->link.netns.value_or("?");
+  const char* origin = port->tunnel ? "UDP socket"
+                       : port->tap  ? (port->tap->created() ? "new TAP" : "existing TAP")
                        : port->kind == "vm"
                            ? (port->owns_interface ? "new persistent TAP" : "existing TAP")
                            : "existing interface";
@@ -514,10 +527,165 @@ PortDetails Daemon::Describe(PortId id) const {
   details.ifindex = port->ifindex;
   details.mac = port->mac;
   details.up = port->up;
+  if (port->tunnel) {
+    const Tunnel& t = *port->tunnel;
+    details.link.vxlan = t.options;
+    details.counters = {{"encapsulated", t.encapsulated},
+                        {"decapsulated", t.decapsulated},
+                        {"malformed", t.malformed},
+                        {"unknown_source", t.unknown_source},
+                        {"too_big", t.too_big}};
+  }
   return details;
 }
 
+Status Daemon::AddRemote(PortId id, Ipv4Address remote) {
+  Port* port = FindPort(id);
+  if (!port || !port->tunnel) return Status::NotFound("port is not a VXLAN port");
+  std::vector<Ipv4Address>& remotes = port->tunnel->options.remotes;
+  if (std::find(remotes.begin(), remotes.end(), remote) != remotes.end()) {
+    return Status::AlreadyExists("port '" + port->name + "' has remote " + remote.ToString() +
+                                 " already");
+  }
+  remotes.push_back(remote);
+  Logf(LogLevel::kInfo, "port '%s': remote %s added", port->name.c_str(),
+       remote.ToString().c_str());
+  return Status::Ok();
+}
+
+Status Daemon::DelRemote(PortId id, Ipv4Address remote) {
+  Port* port = FindPort(id);
+  if (!port || !port->tunnel) return Status::NotFound("port is not a VXLAN port");
+  std::vector<Ipv4Address>& remotes = port->tunnel->options.remotes;
+  auto it = std::find(remotes.begin(), remotes.end(), remote);
+  if (it == remotes.end()) {
+    return Status::NotFound("port '" + port->name + "' has no remote " + remote.ToString());
+  }
+  remotes.erase(it);
+  port->tunnel->cache.Forget(remote);
+  Logf(LogLevel::kInfo, "port '%s': remote %s removed", port->name.c_str(),
+       remote.ToString().c_str());
+  return Status::Ok();
+}
+
+std::optional<Ipv4Address> Daemon::RemoteOf(PortId id, MacAddress mac) const {
+  Port* port = FindPort(id);
+  if (!port || !port->tunnel) return std::nullopt;
+  return port->tunnel->cache.Lookup(mac);
+}
+
+Status Daemon::OpenVxlanPort(Port& port) {
+  const VxlanOptions& options = port.link.vxlan.value();
+  for (const auto& other : ports_) {
+    if (other && other->tunnel && other->tunnel->options.local == options.local &&
+        other->tunnel->options.dstport == options.dstport) {
+      return Status::AlreadyExists(
+          "VXLAN port '" + other->name + "' uses " + options.local.ToString() + ":" +
+          std::to_string(options.dstport) + " already (one VNI per local address and port)");
+    }
+  }
+  auto tunnel = std::make_unique<Tunnel>();
+  tunnel->options = options;
+  tunnel->socket.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!tunnel->socket)
+    return Status::System(std::string("cannot open a UDP socket: ") + strerror(errno));
+  // Never fragment: a frame too big for the underlay is dropped and counted (EMSGSIZE).
+  const int pmtu = IP_PMTUDISC_DO;
+  (void)setsockopt(tunnel->socket.get(), IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
+  const int buffer = 4 << 20;
+  (void)setsockopt(tunnel->socket.get(), SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+  (void)setsockopt(tunnel->socket.get(), SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(options.dstport);
+  address.sin_addr.s_addr = htonl(options.local.value());
+  if (bind(tunnel->socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) {
+    return Status::System("cannot bind " + options.local.ToString() + ":" +
+                          std::to_string(options.dstport) + ": " + strerror(errno));
+  }
+  if (tunnel_buffer_.empty()) tunnel_buffer_.resize(65536);
+  port.tunnel = std::move(tunnel);
+  port.up = true;
+  return Status::Ok();
+}
+
+bool Daemon::SendOverTunnel(Port& port, std::span<const std::byte> frame) {
+  Tunnel& t = *port.tunnel;
+  const std::array<std::byte, kVxlanHeaderSize> header = VxlanHeader(t.options.vni);
+  iovec parts[2] = {{const_cast<std::byte*>(header.data()), header.size()},
+                    {const_cast<std::byte*>(frame.data()), frame.size()}};
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(t.options.dstport);
+  msghdr message{};
+  message.msg_name = &to;
+  message.msg_namelen = sizeof to;
+  message.msg_iov = parts;
+  message.msg_iovlen = 2;
+  auto send_to = [&](Ipv4Address remote) {
+    to.sin_addr.s_addr = htonl(remote.value());
+    if (::sendmsg(t.socket.get(), &message, MSG_DONTWAIT) >= 0) {
+      ++t.encapsulated;
+      return true;
+    }
+    if (errno == EMSGSIZE) ++t.too_big;
+    return false;
+  };
+  // Known unicast goes to the one remote its MAC is behind; the rest to every remote.
+  if (frame.size() >= 6) {
+    const MacAddress dst = MacAddress::FromBytes(frame.first(6));
+    if (!dst.IsMulticast()) {
+      if (std::optional<Ipv4Address> remote = t.cache.Lookup(dst)) return send_to(*remote);
+    }
+  }
+  bool sent = false;
+  for (Ipv4Address remote : t.options.remotes) sent = send_to(remote) || sent;
+  return sent;
+}
+
+void Daemon::OnTunnelReadable(int fd, short, void* arg) {
+  auto* port = static_cast<Port*>(arg);
+  Daemon* self = port->daemon;
+  Tunnel& t = *port->tunnel;
+  std::span<std::byte> buffer(self->tunnel_buffer_);
+  const Time now = Clock::now();
+  for (int i = 0; i < kReadBatch; ++i) {
+    sockaddr_in from{};
+    socklen_t from_size = sizeof from;
+    const ssize_t n = ::recvfrom(fd, buffer.data(), buffer.size(), MSG_DONTWAIT | MSG_TRUNC,
+                                 reinterpret_cast<sockaddr*>(&from), &from_size);
+    if (n < 0) return;  // EAGAIN, or an ICMP error reported on the socket: nothing to take
+    const Ipv4Address source(ntohl(from.sin_addr.s_addr));
+    std::vector<Ipv4Address>& remotes = t.options.remotes;
+    if (std::find(remotes.begin(), remotes.end(), source) == remotes.end()) {
+      if (!t.options.learn_remotes) {
+        ++t.unknown_source;
+        ++self->datapath_.counters(port->id).rx_dropped;
+        continue;
+      }
+      remotes.push_back(source);
+      Logf(LogLevel::kInfo, "port '%s': remote %s learned", port->name.c_str(),
+           source.ToString().c_str());
+    }
+    VxlanError error = VxlanError::kNone;
+    const std::span<const std::byte> inner =
+        static_cast<size_t>(n) > buffer.size()
+            ? std::span<const std::byte>()
+            : ParseVxlan(buffer.first(static_cast<size_t>(n)), t.options.vni, error);
+    if (inner.empty()) {
+      ++t.malformed;
+      ++self->datapath_.counters(port->id).rx_dropped;
+      continue;
+    }
+    ++t.decapsulated;
+    const MacAddress src = MacAddress::FromBytes(inner.subspan(6, 6));
+    if (!src.IsMulticast() && !src.IsZero()) t.cache.Learn(src, source);
+    self->datapath_.Receive(port->id, inner, now);
+  }
+}
+
 bool Daemon::IsAttached(const Port& port) {
+  if (port.tunnel) return true;  // no interface to lose
   if (port.tap) return port.tap->IsAttached();
   char buffer[IF_NAMESIZE];
   return port.ifindex && if_indextoname(*port.ifindex, buffer) != nullptr;
@@ -527,6 +695,7 @@ void Daemon::ReleasePort(Port& port) {
   port.read_event.reset();
   port.tap.reset();  // a TAP this process created goes with its descriptor
   port.packet.reset();
+  port.tunnel.reset();
   if (port.owns_interface && port.ifindex) {
     if (Status deleted = netlink_->DeleteLink(*port.ifindex); !deleted.ok()) {
       Logf(LogLevel::kWarn, "port '%s': %s", port.name.c_str(), deleted.message().c_str());
@@ -672,6 +841,7 @@ void Daemon::OnPacketReadable(int fd, short, void* arg) {
 bool Daemon::Send(PortId id, std::span<const std::byte> frame, const VnetHeader& vnet) {
   Port* port = FindPort(id);
   if (!port) return false;
+  if (port->tunnel) return SendOverTunnel(*port, frame);
   if (port->packet) {
     if (port->packet->Send(frame, vnet)) return true;
     if (errno == ENETDOWN) SetPortUp(*port, false);

@@ -34,6 +34,7 @@
 #include "switchd/control/events.h"
 #include "switchd/control/methods.h"
 #include "switchd/core/datapath.h"
+#include "switchd/core/vxlan.h"
 #include "switchd/io/control_server.h"
 #include "switchd/io/event_loop.h"
 #include "switchd/io/log.h"
@@ -84,6 +85,9 @@ class Daemon final : public PortBackend,
                          const LinkOptions& link) override;
   Status DelPort(PortId port) override;
   PortDetails Describe(PortId port) const override;
+  Status AddRemote(PortId port, Ipv4Address remote) override;
+  Status DelRemote(PortId port, Ipv4Address remote) override;
+  std::optional<Ipv4Address> RemoteOf(PortId port, MacAddress mac) const override;
 
   // FrameSink
   bool Send(PortId port, std::span<const std::byte> frame, const VnetHeader& vnet) override;
@@ -103,6 +107,19 @@ class Daemon final : public PortBackend,
   void OnArpExpired(const ArpBinding& binding) override;
 
  private:
+  // A VXLAN port's tunnel: a UDP socket bound to the local address and port, its remotes, which
+  // remote each MAC was last seen behind, and what went wrong with packets.
+  struct Tunnel {
+    VxlanOptions options;
+    UniqueFd socket;
+    VtepCache cache;
+    uint64_t encapsulated = 0;    // packets sent (one per remote a frame went to)
+    uint64_t decapsulated = 0;    // packets taken in
+    uint64_t malformed = 0;       // short, wrong flags, wrong VNI
+    uint64_t unknown_source = 0;  // from an address that is not a remote
+    uint64_t too_big = 0;         // frames that would not fit the underlay's MTU
+  };
+
   // A port is reached one of two ways: through a TAP descriptor the switch holds (kind tap), or
   // through an interface's kernel side with a packet socket (kinds vm and attach).
   struct Port {
@@ -114,6 +131,7 @@ class Daemon final : public PortBackend,
     LinkOptions link;                    // as add-port was given it
     std::optional<Tap> tap;              // kind tap
     std::optional<PacketSocket> packet;  // kinds vm and attach
+    std::unique_ptr<Tunnel> tunnel;      // kind vxlan
     bool owns_interface = false;         // vm: switchd created the persistent TAP; deleted with it
     EventPtr read_event;
     std::optional<int> ifindex;  // in our namespace; nullopt once moved away
@@ -135,6 +153,8 @@ class Daemon final : public PortBackend,
   Status OpenAttachPort(Port& port);
   // A vm or attach port's common part: the interface's MTU and MAC, link up, the packet socket.
   Status OpenKernelSide(Port& port, const LinkState& link);
+  Status OpenVxlanPort(Port& port);
+  bool SendOverTunnel(Port& port, std::span<const std::byte> frame);
   // Moves a tap port's TAP into its namespace (created if asked and missing), brings it up there
   // and gives it its address.
   Status MoveIntoNamespace(Port& port);
@@ -188,6 +208,7 @@ class Daemon final : public PortBackend,
 
   static void OnPortReadable(int fd, short events, void* arg);
   static void OnPacketReadable(int fd, short events, void* arg);
+  static void OnTunnelReadable(int fd, short events, void* arg);
   static void OnTimer(int fd, short events, void* arg);
   static void OnSignal(int signal, short events, void* arg);
   static void OnReloadSignal(int signal, short events, void* arg);
@@ -217,6 +238,7 @@ class Daemon final : public PortBackend,
   RateLimiter debug_log_limit_{20};
   std::vector<std::byte> frame_buffer_;
   std::unique_ptr<PacketBatch> packet_batch_;  // allocated with the first packet-socket port
+  std::vector<std::byte> tunnel_buffer_;       // one UDP datagram, for VXLAN ports
   std::set<std::string> created_netns_;        // namespaces switchd created, deleted when unused
   std::vector<std::unique_ptr<Capture>> captures_;
   uint64_t next_capture_id_ = 1;

@@ -124,8 +124,9 @@ TEST(ConfigTest, PortEntriesTakeTheInterfaceOptions) {
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.status().message(),
             "config: unknown key 'ns' in ports[0] (expected name, kind, offload, netns, "
-            "create_netns, address, mtu, mac, max_macs, storm_limit, access, trunk, native, "
-            "learning, flood, bcast_flood, mcast_flood, isolated)");
+            "create_netns, address, mtu, mac, vni, local, remotes, dstport, learn_remotes, "
+            "max_macs, storm_limit, access, trunk, native, learning, flood, bcast_flood, "
+            "mcast_flood, isolated)");
 }
 
 TEST(ConfigTest, ReadsSocketGroupAndChecksLogLevel) {

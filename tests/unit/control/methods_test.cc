@@ -120,10 +120,10 @@ class MethodsTest : public ::testing::Test {
 
 TEST_F(MethodsTest, TableHasEveryDocumentedMethod) {
   const std::vector<std::string> expected = {
-      "show-ports", "show-macs",  "show-arp",   "show-stats",   "add-port",    "del-port",
-      "set-port",   "add-mac",    "del-mac",    "flush-macs",   "add-arp",     "del-arp",
-      "set-aging",  "add-mirror", "del-mirror", "show-mirrors", "show-config", "capture",
-      "monitor",    "version",    "help"};
+      "show-ports",   "show-macs",   "show-arp",   "show-stats", "add-port",   "del-port",
+      "set-port",     "add-mac",     "del-mac",    "flush-macs", "add-arp",    "del-arp",
+      "set-aging",    "add-vxlan",   "add-remote", "del-remote", "add-mirror", "del-mirror",
+      "show-mirrors", "show-config", "capture",    "monitor",    "version",    "help"};
   EXPECT_EQ(methods_.MethodNames(), expected);
   for (const std::string& name : expected) EXPECT_TRUE(methods_.HasMethod(name)) << name;
   EXPECT_FALSE(methods_.HasMethod("show-mac"));
@@ -533,7 +533,7 @@ TEST_F(MethodsTest, AddPortTurnsOffloadsOnUnlessAskedNotTo) {
 
 TEST_F(MethodsTest, AddPortListsValidKinds) {
   EXPECT_EQ(InvalidParams("add-port", {{"name", "br0"}, {"kind", "bridge"}}),
-            "unsupported port kind 'bridge' (valid kinds: tap, vm, attach)");
+            "unsupported port kind 'bridge' (valid kinds: tap, vm, attach, vxlan)");
   InvalidParams("add-port", {{"name", "vm0"}, {"kind", 1}});
   EXPECT_TRUE(backend_.added.empty());
   EXPECT_EQ(Ok("add-port", {{"name", "vm0"}, {"kind", "vm"}}).at("kind"), "vm");
@@ -700,6 +700,63 @@ TEST_F(MethodsTest, ShowConfigKeepsVlansControlsAndMirrors) {
   Result<Config> parsed = ParseConfig(config);
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
   EXPECT_TRUE(ValidateConfig(*parsed, {}, 8192).ok());
+}
+
+// ---- VXLAN ports.
+
+TEST_F(MethodsTest, AddVxlanMakesAVxlanPortWithItsTunnel) {
+  const json port = Ok("add-vxlan", {{"name", "vx0"},
+                                     {"vni", 42},
+                                     {"local", "198.19.0.1"},
+                                     {"remotes", {"198.19.0.2", "198.19.0.3", "198.19.0.2"}}});
+  EXPECT_EQ(port.at("kind"), "vxlan");
+  ASSERT_EQ(backend_.links.size(), 1u);
+  const std::optional<VxlanOptions>& vxlan = backend_.links[0].vxlan;
+  ASSERT_TRUE(vxlan);
+  EXPECT_EQ(vxlan->vni, 42u);
+  EXPECT_EQ(vxlan->local, Ip("198.19.0.1"));
+  EXPECT_EQ(vxlan->dstport, 4789);
+  EXPECT_EQ(vxlan->remotes, (std::vector<Ipv4Address>{Ip("198.19.0.2"), Ip("198.19.0.3")}));
+  EXPECT_EQ(port.at("vxlan"), json::parse(R"({"vni": 42, "local": "198.19.0.1", "dstport": 4789,
+      "remotes": ["198.19.0.2", "198.19.0.3"], "learn_remotes": false})"));
+  // The same port as a config file holds it: add-port with kind vxlan.
+  EXPECT_EQ(Ok("show-config").at("ports")[0],
+            json::parse(R"({"name": "vx0", "kind": "vxlan", "vni": 42, "local": "198.19.0.1",
+                            "remotes": ["198.19.0.2", "198.19.0.3"]})"));
+  Result<Config> config = ParseConfig(Ok("show-config"));
+  ASSERT_TRUE(config.ok());
+  EXPECT_TRUE(ValidateConfig(*config, {}, 8192).ok()) << "the saved vxlan port comes back";
+}
+
+TEST_F(MethodsTest, VxlanParamsAreCheckedAndBelongToVxlanPortsOnly) {
+  EXPECT_EQ(InvalidParams("add-vxlan", {{"name", "vx0"}, {"vni", 0}, {"local", "198.19.0.1"}}),
+            "invalid VNI 0 (expected an integer 1..16777215)");
+  InvalidParams("add-vxlan", {{"name", "vx0"}, {"vni", 16777216}, {"local", "198.19.0.1"}});
+  EXPECT_EQ(InvalidParams("add-vxlan", {{"name", "vx0"}, {"vni", 1}, {"local", "0.0.0.0"}}),
+            "invalid local address '0.0.0.0' (expected the IPv4 address of this host, a.b.c.d)");
+  EXPECT_EQ(
+      InvalidParams("add-vxlan",
+                    {{"name", "vx0"}, {"vni", 1}, {"local", "198.19.0.1"}, {"remotes", {"x"}}}),
+      "invalid remotes [...] (expected a list of IPv4 addresses)");
+  InvalidParams("add-vxlan",
+                {{"name", "vx0"}, {"vni", 1}, {"local", "198.19.0.1"}, {"dstport", 0}});
+  EXPECT_EQ(InvalidParams("add-vxlan", {{"name", "vx0"}, {"vni", 1}}),
+            "missing parameter 'local' for 'add-vxlan'");
+  EXPECT_EQ(InvalidParams("add-port", {{"name", "vx0"}, {"kind", "vxlan"}}),
+            "a vxlan port needs vni and local (add-vxlan NAME --vni N --local IP --remote IP)");
+  EXPECT_EQ(InvalidParams("add-port", {{"name", "t0"}, {"vni", 5}}),
+            "vni, local, remotes, dstport and learn_remotes apply to vxlan ports only (add-vxlan)");
+  EXPECT_TRUE(backend_.added.empty());
+}
+
+TEST_F(MethodsTest, RemotesAreAddedAndRemovedThroughTheBackend) {
+  AddPort("tap0");
+  // The fake backend has no tunnels: its refusal comes back as it is.
+  EXPECT_EQ(Error("add-remote", {{"port", "tap0"}, {"ip", "198.19.0.9"}}, ErrorCode::kNotFound),
+            "not a VXLAN port");
+  EXPECT_EQ(Error("del-remote", {{"port", "tap0"}, {"ip", "198.19.0.9"}}, ErrorCode::kNotFound),
+            "not a VXLAN port");
+  InvalidParams("add-remote", {{"port", "tap0"}, {"ip", "198.19.0"}});
 }
 
 // ---- show-config.

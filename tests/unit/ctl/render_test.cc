@@ -390,4 +390,15 @@ TEST(RenderTest, CaptureDoneSaysWhatWasWrittenAndWhy) {
   EXPECT_EQ(RenderCaptureDone(json{{"event", "other"}}), "{\"event\":\"other\"}\n");
 }
 
+TEST(RenderTest, MacsTableShowsTheRemoteColumnOnlyWithVxlanPorts) {
+  const json macs = json::parse(R"([
+      {"mac": "02:00:00:00:00:01", "port": "h1", "vlan": 1, "type": "dynamic", "age": 0},
+      {"mac": "02:00:00:00:00:02", "port": "vx0", "vlan": 1, "type": "dynamic", "age": 3,
+       "remote": "198.19.0.2"}])");
+  EXPECT_EQ(RenderMacs(macs),
+            "PORT  VLAN  MAC                TYPE     AGE  REMOTE\n"
+            "h1       1  02:00:00:00:00:01  dynamic    0  -\n"
+            "vx0      1  02:00:00:00:00:02  dynamic    3  198.19.0.2\n");
+}
+
 }  // namespace switchd::ctl
