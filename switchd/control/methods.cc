@@ -217,6 +217,12 @@ std::optional<std::string> CanonicalCidr(std::string_view text) {
   return std::nullopt;
 }
 
+// An address a VTEP can have: not 0.0.0.0, not multicast (224/4), not limited broadcast.
+bool IsUnicastHost(Ipv4Address ip) {
+  const uint32_t v = ip.value();
+  return v != 0 && (v >> 28) != 0xe && v != 0xffffffffu;
+}
+
 Status ParseParam(const ParamSpec& spec, const json& value, const Datapath& datapath, Args& args) {
   switch (spec.type) {
     case ParamType::kMac:
@@ -430,9 +436,9 @@ Status ParseParam(const ParamSpec& spec, const json& value, const Datapath& data
     case ParamType::kLocalIp: {
       const std::string* text = AsString(value);
       const std::optional<Ipv4Address> ip = text ? Ipv4Address::Parse(*text) : std::nullopt;
-      if (!ip || ip->IsZero()) {
+      if (!ip || !IsUnicastHost(*ip)) {
         return Status::InvalidArgument("invalid local address " + Describe(value) +
-                                       " (expected the IPv4 address of this host, a.b.c.d)");
+                                       " (expected the unicast IPv4 address of this host)");
       }
       args.vxlan.emplace(args.vxlan.value_or(VxlanOptions{})).local = *ip;
       return Status::Ok();
@@ -440,19 +446,18 @@ Status ParseParam(const ParamSpec& spec, const json& value, const Datapath& data
     case ParamType::kRemoteList: {
       std::vector<Ipv4Address> remotes;
       const json list = value.is_string() ? json::array({value}) : value;
-      bool ok = list.is_array();
-      for (const json& item : ok ? list : json::array()) {
-        const std::string* text = AsString(item);
-        const std::optional<Ipv4Address> ip = text ? Ipv4Address::Parse(*text) : std::nullopt;
-        if (!ip || ip->IsZero()) {
-          ok = false;
-          break;
-        }
-        if (std::find(remotes.begin(), remotes.end(), *ip) == remotes.end()) remotes.push_back(*ip);
-      }
-      if (!ok) {
+      if (!list.is_array()) {
         return Status::InvalidArgument("invalid remotes " + Describe(value) +
                                        " (expected a list of IPv4 addresses)");
+      }
+      for (const json& item : list) {
+        const std::string* text = AsString(item);
+        const std::optional<Ipv4Address> ip = text ? Ipv4Address::Parse(*text) : std::nullopt;
+        if (!ip || !IsUnicastHost(*ip)) {
+          return Status::InvalidArgument("invalid remote " + Describe(item) +
+                                         " (expected the unicast IPv4 address of a VTEP)");
+        }
+        if (std::find(remotes.begin(), remotes.end(), *ip) == remotes.end()) remotes.push_back(*ip);
       }
       args.vxlan.emplace(args.vxlan.value_or(VxlanOptions{})).remotes = std::move(remotes);
       return Status::Ok();
@@ -802,6 +807,12 @@ Result<json> AddPort(const Context& ctx) {
           "a vxlan port needs vni and local (add-vxlan NAME --vni N "
           "--local IP --remote IP)");
     }
+    const VxlanOptions& tunnel = *ctx.args.vxlan;
+    if (std::find(tunnel.remotes.begin(), tunnel.remotes.end(), tunnel.local) !=
+        tunnel.remotes.end()) {
+      return Status::InvalidArgument("remote " + tunnel.local.ToString() +
+                                     " is the port's own local address");
+    }
     if (link.netns || link.address || link.mtu || link.mac) {
       return Status::InvalidArgument(
           "netns, address, mtu and mac do not apply to vxlan ports (they have no interface)");
@@ -839,6 +850,10 @@ Result<json> AddVxlan(const Context& ctx) {
 }
 
 Result<json> AddRemote(const Context& ctx) {
+  if (!IsUnicastHost(*ctx.args.ip)) {
+    return Status::InvalidArgument("invalid remote '" + ctx.args.ip->ToString() +
+                                   "' (expected the unicast IPv4 address of a VTEP)");
+  }
   if (Status status = ctx.backend.AddRemote(*ctx.args.port, *ctx.args.ip); !status.ok()) {
     return status;
   }

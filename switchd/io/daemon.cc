@@ -542,6 +542,10 @@ PortDetails Daemon::Describe(PortId id) const {
 Status Daemon::AddRemote(PortId id, Ipv4Address remote) {
   Port* port = FindPort(id);
   if (!port || !port->tunnel) return Status::NotFound("port is not a VXLAN port");
+  if (remote == port->tunnel->options.local) {
+    return Status::InvalidArgument("remote " + remote.ToString() +
+                                   " is the port's own local address");
+  }
   std::vector<Ipv4Address>& remotes = port->tunnel->options.remotes;
   if (std::find(remotes.begin(), remotes.end(), remote) != remotes.end()) {
     return Status::AlreadyExists("port '" + port->name + "' has remote " + remote.ToString() +
@@ -656,16 +660,15 @@ void Daemon::OnTunnelReadable(int fd, short, void* arg) {
                                  reinterpret_cast<sockaddr*>(&from), &from_size);
     if (n < 0) return;  // EAGAIN, or an ICMP error reported on the socket: nothing to take
     const Ipv4Address source(ntohl(from.sin_addr.s_addr));
-    std::vector<Ipv4Address>& remotes = t.options.remotes;
-    if (std::find(remotes.begin(), remotes.end(), source) == remotes.end()) {
-      if (!t.options.learn_remotes) {
-        ++t.unknown_source;
-        ++self->datapath_.counters(port->id).rx_dropped;
-        continue;
-      }
-      remotes.push_back(source);
-      Logf(LogLevel::kInfo, "port '%s': remote %s learned", port->name.c_str(),
-           source.ToString().c_str());
+    const std::vector<Ipv4Address>& remotes = t.options.remotes;
+    // With learn_remotes, any sender's well-formed packets get in and its MACs are remembered
+    // behind it (so unicast goes back to it), as a kernel vxlan device learns; floods still go to
+    // the configured remotes only, so spoofed senders cannot grow what a broadcast costs.
+    if (!t.options.learn_remotes &&
+        std::find(remotes.begin(), remotes.end(), source) == remotes.end()) {
+      ++t.unknown_source;
+      ++self->datapath_.counters(port->id).rx_dropped;
+      continue;
     }
     VxlanError error = VxlanError::kNone;
     const std::span<const std::byte> inner =

@@ -733,11 +733,28 @@ TEST_F(MethodsTest, VxlanParamsAreCheckedAndBelongToVxlanPortsOnly) {
             "invalid VNI 0 (expected an integer 1..16777215)");
   InvalidParams("add-vxlan", {{"name", "vx0"}, {"vni", 16777216}, {"local", "198.19.0.1"}});
   EXPECT_EQ(InvalidParams("add-vxlan", {{"name", "vx0"}, {"vni", 1}, {"local", "0.0.0.0"}}),
-            "invalid local address '0.0.0.0' (expected the IPv4 address of this host, a.b.c.d)");
+            "invalid local address '0.0.0.0' (expected the unicast IPv4 address of this host)");
+  InvalidParams("add-vxlan", {{"name", "vx0"}, {"vni", 1}, {"local", "224.0.0.1"}});
+  for (const char* bad : {"255.255.255.255", "239.1.1.1", "0.0.0.0"}) {
+    EXPECT_EQ(
+        InvalidParams("add-vxlan", {{"name", "vx0"},
+                                    {"vni", 1},
+                                    {"local", "198.19.0.1"},
+                                    {"remotes", {"198.19.0.2", bad}}}),
+        "invalid remote '" + std::string(bad) + "' (expected the unicast IPv4 address of a VTEP)");
+  }
+  EXPECT_EQ(
+      InvalidParams(
+          "add-vxlan",
+          {{"name", "vx0"}, {"vni", 1}, {"local", "198.19.0.1"}, {"remotes", {"198.19.0.1"}}}),
+      "remote 198.19.0.1 is the port's own local address");
   EXPECT_EQ(
       InvalidParams("add-vxlan",
                     {{"name", "vx0"}, {"vni", 1}, {"local", "198.19.0.1"}, {"remotes", {"x"}}}),
-      "invalid remotes [...] (expected a list of IPv4 addresses)");
+      "invalid remote 'x' (expected the unicast IPv4 address of a VTEP)");
+  EXPECT_EQ(InvalidParams("add-vxlan",
+                          {{"name", "vx0"}, {"vni", 1}, {"local", "198.19.0.1"}, {"remotes", 7}}),
+            "invalid remotes 7 (expected a list of IPv4 addresses)");
   InvalidParams("add-vxlan",
                 {{"name", "vx0"}, {"vni", 1}, {"local", "198.19.0.1"}, {"dstport", 0}});
   EXPECT_EQ(InvalidParams("add-vxlan", {{"name", "vx0"}, {"vni", 1}}),
