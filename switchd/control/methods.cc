@@ -68,14 +68,14 @@ constexpr std::string_view kSwitchNames[] = {"learning", "flood", "bcast_flood",
                                              "isolated"};
 constexpr size_t kSwitchCount = std::size(kSwitchNames);
 
-bool& SwitchOf(PortSettings& settings, size_t i) {
-  bool* fields[] = {&settings.learning, &settings.flood, &settings.bcast_flood,
-                    &settings.mcast_flood, &settings.isolated};
-  return *fields[i];
-}
-bool SwitchOf(const PortSettings& settings, size_t i) {
-  return SwitchOf(const_cast<PortSettings&>(settings), i);
-}
+// The PortSettings field of each name in kSwitchNames, in the same order.
+constexpr bool PortSettings::*kSwitchFields[] = {
+    &PortSettings::learning, &PortSettings::flood, &PortSettings::bcast_flood,
+    &PortSettings::mcast_flood, &PortSettings::isolated};
+static_assert(std::size(kSwitchFields) == kSwitchCount);
+
+bool& SwitchOf(PortSettings& settings, size_t i) { return settings.*kSwitchFields[i]; }
+bool SwitchOf(const PortSettings& settings, size_t i) { return settings.*kSwitchFields[i]; }
 
 struct ParamSpec {
   std::string_view name;

@@ -36,6 +36,14 @@ struct RtnlAddrDeleter {
 };
 using RtnlAddrPtr = std::unique_ptr<rtnl_addr, RtnlAddrDeleter>;
 
+// The link's Ethernet address, if it has one.
+std::optional<MacAddress> LinkMac(rtnl_link* link) {
+  nl_addr* addr = rtnl_link_get_addr(link);
+  if (!addr || nl_addr_get_len(addr) != 6) return std::nullopt;
+  return MacAddress::FromBytes(
+      std::as_bytes(std::span(static_cast<const char*>(nl_addr_get_binary_addr(addr)), 6)));
+}
+
 struct DrainContext {
   const std::function<void(const LinkEvent&)>* on_event;
 };
@@ -46,10 +54,7 @@ void ParseLink(nl_object* object, void* arg) {
   event->ifindex = rtnl_link_get_ifindex(link);
   if (const char* name = rtnl_link_get_name(link)) event->name = name;
   event->flags = rtnl_link_get_flags(link);
-  if (nl_addr* addr = rtnl_link_get_addr(link); addr && nl_addr_get_len(addr) == 6) {
-    event->mac = MacAddress::FromBytes(
-        std::as_bytes(std::span(static_cast<const char*>(nl_addr_get_binary_addr(addr)), 6)));
-  }
+  event->mac = LinkMac(link);
 }
 
 int OnMessage(nl_msg* msg, void* arg) {
@@ -90,7 +95,8 @@ Result<NetlinkClient> NetlinkClient::ConnectIn(int netns_fd) {
   return client;
 }
 
-Status NetlinkClient::SetLinkUp(int ifindex) {
+Status NetlinkClient::ChangeLink(int ifindex, FunctionRef<void(rtnl_link*)> fill,
+                                 const std::string& what) {
   rtnl_link* raw = nullptr;
   if (int err = rtnl_link_get_kernel(sock_.get(), ifindex, nullptr, &raw); err < 0) {
     return Status::System("cannot read link " + std::to_string(ifindex) + ": " + NlError(err));
@@ -98,11 +104,17 @@ Status NetlinkClient::SetLinkUp(int ifindex) {
   LinkPtr current(raw);
   LinkPtr change(rtnl_link_alloc());
   if (!change) return Status::System("cannot allocate a link object");
-  rtnl_link_set_flags(change.get(), IFF_UP);
+  fill(change.get());
   if (int err = rtnl_link_change(sock_.get(), current.get(), change.get(), 0); err < 0) {
-    return Status::System("cannot bring up link " + std::to_string(ifindex) + ": " + NlError(err));
+    return Status::System("cannot " + what + " link " + std::to_string(ifindex) + ": " +
+                          NlError(err));
   }
   return Status::Ok();
+}
+
+Status NetlinkClient::SetLinkUp(int ifindex) {
+  return ChangeLink(
+      ifindex, [](rtnl_link* change) { rtnl_link_set_flags(change, IFF_UP); }, "bring up");
 }
 
 Result<LinkState> NetlinkClient::GetLink(const std::string& name) {
@@ -117,36 +129,29 @@ Result<LinkState> NetlinkClient::GetLink(const std::string& name) {
   LinkState state;
   state.ifindex = rtnl_link_get_ifindex(link.get());
   state.flags = rtnl_link_get_flags(link.get());
-  if (nl_addr* addr = rtnl_link_get_addr(link.get()); addr && nl_addr_get_len(addr) == 6) {
-    state.mac = MacAddress::FromBytes(
-        std::as_bytes(std::span(static_cast<const char*>(nl_addr_get_binary_addr(addr)), 6)));
-  }
+  state.mac = LinkMac(link.get());
   return state;
 }
 
 Status NetlinkClient::SetLinkAttributes(int ifindex, std::optional<uint32_t> mtu,
                                         std::optional<MacAddress> mac) {
   if (!mtu && !mac) return Status::Ok();
-  rtnl_link* raw = nullptr;
-  if (int err = rtnl_link_get_kernel(sock_.get(), ifindex, nullptr, &raw); err < 0) {
-    return Status::System("cannot read link " + std::to_string(ifindex) + ": " + NlError(err));
-  }
-  LinkPtr current(raw);
-  LinkPtr change(rtnl_link_alloc());
-  if (!change) return Status::System("cannot allocate a link object");
-  if (mtu) rtnl_link_set_mtu(change.get(), *mtu);
   AddrPtr address;
   if (mac) {
     address.reset(nl_addr_build(AF_LLC, mac->bytes().data(), 6));
     if (!address) return Status::System("cannot allocate an address object");
-    rtnl_link_set_addr(change.get(), address.get());
   }
-  if (int err = rtnl_link_change(sock_.get(), current.get(), change.get(), 0); err < 0) {
-    std::string what = mtu && mac ? "MTU and MAC" : mtu ? "MTU" : "MAC";
-    return Status::System("cannot set the " + what + " of link " + std::to_string(ifindex) + ": " +
-                          NlError(err));
-  }
-  return Status::Ok();
+  return ChangeLink(
+      ifindex,
+      [&](rtnl_link* change) {
+        if (mtu) rtnl_link_set_mtu(change, *mtu);
+        if (address) rtnl_link_set_addr(change, address.get());
+      },
+      std::string("set the ") +
+          (mtu && mac ? "MTU and MAC"
+           : mtu      ? "MTU"
+                      : "MAC") +
+          " of");
 }
 
 Status NetlinkClient::MoveToNamespace(int ifindex, int netns_fd) {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "switchd/core/function_ref.h"
 #include "switchd/core/status.h"
 #include "switchd/core/types.h"
 
@@ -53,6 +54,9 @@ class NetlinkClient {
 
  private:
   explicit NetlinkClient(NlSockPtr sock) : sock_(std::move(sock)) {}
+  // Reads link `ifindex`, lets `fill` set what changes on a blank link object, and asks the
+  // kernel for it. Errors read "cannot <what> link 7: ...".
+  Status ChangeLink(int ifindex, FunctionRef<void(rtnl_link*)> fill, const std::string& what);
   NlSockPtr sock_;
 };
 

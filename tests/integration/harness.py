@@ -467,6 +467,15 @@ def move_into_namespace(tap, ns, ip_addr, rename=None):
 # Packet capture inside a namespace.
 
 
+def read_text(path):
+    """A file's text so far (a child's output), or "" if it cannot be read."""
+    try:
+        with open(path, "r", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def interrupt(proc, timeout=5):
     """Stops a child started by the tests with SIGINT (tcpdump and ping print their summary on it),
     kills it if it does not exit within `timeout`, and forgets it."""
@@ -492,22 +501,14 @@ class Capture:
             argv += filt.split()
         self.proc = subprocess.Popen(argv, stdout=self.out, stderr=self.err, preexec_fn=_set_pdeathsig)
         _children.append(self.proc)
-        ok = wait_until(lambda: "listening on" in self._read(self.err.name) or self.proc.poll() is not None, 5)
+        ok = wait_until(lambda: "listening on" in read_text(self.err.name) or self.proc.poll() is not None, 5)
         if not ok or self.proc.poll() is not None:
-            raise AssertionError("tcpdump did not start: %s" % self._read(self.err.name))
-
-    @staticmethod
-    def _read(path):
-        try:
-            with open(path, "r", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+            raise AssertionError("tcpdump did not start: %s" % read_text(self.err.name))
 
     def stop(self):
         """Stops tcpdump (SIGINT flushes it) and returns the captured lines."""
         interrupt(self.proc)
-        lines = [l for l in self._read(self.out.name).splitlines() if l.strip()]
+        lines = [l for l in read_text(self.out.name).splitlines() if l.strip()]
         for f in (self.out.name, self.err.name):
             try:
                 os.unlink(f)

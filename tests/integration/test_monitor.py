@@ -47,16 +47,8 @@ class Monitor:
         self.out.close()
         self.err.close()
 
-    @staticmethod
-    def _read(path):
-        try:
-            with open(path, "r", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
     def lines(self):
-        return [l for l in self._read(self.out.name).splitlines() if l.strip()]
+        return [l for l in harness.read_text(self.out.name).splitlines() if l.strip()]
 
     def events(self):
         """The JSON objects printed so far (--json)."""
@@ -69,7 +61,7 @@ class Monitor:
         return events
 
     def stderr(self):
-        return self._read(self.err.name)
+        return harness.read_text(self.err.name)
 
     def wait_for(self, predicate, timeout):
         """Waits until predicate(line) holds for a printed line (a parsed object with --json); returns it."""
